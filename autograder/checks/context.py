@@ -1,0 +1,129 @@
+"""What a check function works with: calls into the worker, comparisons, and properties.
+
+A check calls ``ctx.call(probe, **args)`` to run grader harness code next to the
+student's code, then compares the plain outputs with expectations it computes
+from the reference. ``ctx.for_all`` runs a Hypothesis property and reports the
+smallest failing input it found.
+"""
+from __future__ import annotations
+
+import zlib
+from typing import Any, Callable
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import strategies as st
+
+from autograder.checks.compare import CheckFailed, assert_close, assert_equal
+from autograder.messages import fmt, say
+from autograder.rubric import Check
+from autograder.sandbox.client import StudentRaised, WorkerLost
+
+
+class CheckAborted(BaseException):
+    """The worker was lost (timeout, crash, exit): stop the check at once, without shrinking."""
+
+    def __init__(self, lost: WorkerLost) -> None:
+        super().__init__(lost.reason)
+        self.lost = lost
+
+
+def check_seed(check_id: str) -> int:
+    """A fixed seed per check, the same on every machine."""
+    return zlib.crc32(check_id.encode()) & 0x7FFFFFFF
+
+
+class Ctx:
+    """The context handed to every check function."""
+
+    def __init__(self, check: Check, open_session: Callable[[], Any], deadline: float) -> None:
+        self.check = check
+        self._open_session = open_session
+        self.session = None
+        self.deadline = deadline
+        self.seed = check_seed(check.id)
+        self.notes: list[str] = []
+
+    @property
+    def rtol(self) -> float:
+        return self.check.rtol
+
+    @property
+    def atol(self) -> float:
+        return self.check.atol
+
+    def call(self, probe: str, **args: Any) -> Any:
+        """Run a probe in this check's worker and return its plain outputs."""
+        if self.session is None:
+            self.session = self._open_session()
+        try:
+            return self.session.call(probe, args, self.deadline)
+        except WorkerLost as lost:
+            raise CheckAborted(lost) from None
+        except StudentRaised as exc:
+            raise CheckFailed(describe_error(exc.info)) from None
+
+    def close(self, got: Any, expected: Any, what: str, rtol: float | None = None, atol: float | None = None) -> None:
+        assert_close(got, expected, what, self.rtol if rtol is None else rtol, self.atol if atol is None else atol)
+
+    def equal(self, got: Any, expected: Any, what: str) -> None:
+        assert_equal(got, expected, what)
+
+    def fail(self, key: str, **fields: Any) -> None:
+        raise CheckFailed(say(key, **fields))
+
+    def for_all(self, strategy: st.SearchStrategy, test: Callable[[Any], None], examples: int | None = None) -> None:
+        """Run ``test`` on ``examples`` inputs drawn by Hypothesis; on failure, report the smallest."""
+        failures: list[tuple[Any, CheckFailed]] = []
+
+        @hypothesis.seed(self.seed)
+        @settings(
+            max_examples=examples or self.check.examples,
+            database=None,
+            deadline=None,
+            derandomize=False,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+            phases=(Phase.explicit, Phase.generate, Phase.shrink),
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+        )
+        @hypothesis.given(strategy)
+        def prop(example: Any) -> None:
+            try:
+                test(example)
+            except CheckFailed as exc:
+                failures.append((example, exc))
+                raise
+
+        try:
+            prop()
+        except CheckFailed:
+            example, exc = failures[-1]
+            raise CheckFailed(exc.message + "\n" + say("smallest_input", example=describe_example(example))) from None
+
+
+def describe_example(example: Any) -> str:
+    if isinstance(example, dict):
+        return ", ".join(f"{k}={fmt(v)}" for k, v in example.items())
+    return str(fmt(example))
+
+
+def describe_error(info: dict) -> str:
+    """Turn the worker's description of an exception into the student-facing message."""
+    kind = info.get("kind")
+    message = str(info.get("message", ""))
+    trace = str(info.get("traceback", ""))
+    if kind == "not_implemented":
+        return say("not_implemented", detail=message)
+    if kind in ("missing_module", "bad_value"):
+        return say("bad_value", message=message) if kind == "bad_value" else message
+    if kind == "syntax_error":
+        module = message.split(",")[0]
+        return say("syntax_error", module=module, message=message, code=trace)
+    if kind == "import_error":
+        return say("import_error", message=message) + ("\n" + trace if trace else "")
+    if kind == "grader":
+        return say("grader_error", detail=message)
+    text = say("raised", type=info.get("type", "Exception"), message=message)
+    return text + ("\n" + trace if trace else "")

@@ -1,0 +1,37 @@
+"""Command-line entry points, one module per command."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "grade": "Grade one submission (zip or folder) and write results.json.",
+    "verify": "Prove the grader: mutants, correct variants and attacks; print the report.",
+    "build": "Build the zip to upload to Gradescope.",
+    "batch": "Regrade a whole class (a folder of submissions) into grades.csv.",
+    "report": "Render results as a self-contained HTML page.",
+    "pack": "Zip exactly the files the grader reads, warning about missing parts.",
+    "check-rubric": "Validate rubric.toml: ids, points, reference at full marks.",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Autograder for EECS 182 Homework 7.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = {}
+    for name, help_text in COMMANDS.items():
+        try:
+            module = importlib.import_module(f"autograder.cli.{name.replace('-', '_')}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"autograder.cli.{name.replace('-', '_')}":
+                raise
+            continue
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+        modules[name] = module
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(modules[args.command].run(args) or 0)

@@ -1,0 +1,54 @@
+"""``grade``: grade one submission and print a table of checks."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.config import GradeConfig
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("submission", type=Path, help="a zip file or a folder holding the homework modules or notebooks")
+    parser.add_argument("--results", type=Path, default=Path("results.json"), help="where to write results.json (default: ./results.json)")
+    parser.add_argument("--only", default="", help="grade only checks whose id starts with one of these comma-separated prefixes, e.g. 1a,5")
+    parser.add_argument("--deadline", type=float, default=None, help="overall time budget in seconds (default: the rubric's, 480)")
+    parser.add_argument("--rubric", type=Path, default=None, help="an alternative rubric.toml")
+    parser.add_argument("--sandbox-user", default=None, help="user the worker runs as when grading as root (default: hw7sandbox)")
+    parser.add_argument("--in-process", action="store_true", help="debugging only: run student code in the grader process, with no isolation")
+    parser.add_argument("--quiet", action="store_true", help="print only the total")
+
+
+def run(args: argparse.Namespace) -> int:
+    from autograder.runner import grade
+
+    only = tuple(p.strip() for p in args.only.split(",") if p.strip())
+    config = GradeConfig(
+        submission=args.submission,
+        results=args.results,
+        only=only,
+        in_process=args.in_process,
+        deadline_seconds=args.deadline,
+        rubric_path=args.rubric,
+        **({"sandbox_user": args.sandbox_user} if args.sandbox_user else {}),
+    )
+    try:
+        report = grade(config)
+    except Exception as exc:  # the grader itself could not run: the fail-closed file stays
+        print(f"error: the grader could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print_table(report)
+    print(f"Total: {report.score:g} / {report.max_score:g}   ({report.seconds:.1f} s)   results: {report.results_path}")
+    return 0
+
+
+def print_table(report) -> None:
+    """One line per check: id, title, points, status, first line of the message."""
+    rows = [("check", "title", "points", "status", "message")]
+    for o in report.outcomes:
+        first = o.message.strip().splitlines()[0] if o.message.strip() else ""
+        rows.append((o.id, o.title[:44], f"{o.score:g}/{o.max_score:g}", o.status, first[:90]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])

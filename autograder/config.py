@@ -1,0 +1,40 @@
+"""Typed configuration of one grading run."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SANDBOX_USER = "hw7sandbox"
+
+
+@dataclass(frozen=True)
+class GradeConfig:
+    """Everything ``grade`` needs to know; built by the CLI or by tests."""
+
+    submission: Path
+    results: Path = Path("results.json")
+    only: tuple[str, ...] = ()
+    in_process: bool = False
+    deadline_seconds: float | None = None  # None: the rubric's [grader] deadline
+    sandbox_user: str | None = DEFAULT_SANDBOX_USER
+    kill_whole_uid: bool = True  # off when several graders share one sandbox uid (batch --jobs)
+    rubric_path: Path | None = None
+    work_dir: Path | None = None
+    hidden_paths: tuple[str, ...] = field(default_factory=tuple)
+
+    def secret_paths(self) -> list[str]:
+        """Folders the worker must not see when the kernel lets us hide them."""
+        root = os.environ.get("AUTOGRADER_ROOT", "/autograder")
+        paths = [
+            PROJECT_ROOT / "reference",
+            PROJECT_ROOT / "autograder",
+            PROJECT_ROOT / "tests",
+            PROJECT_ROOT / "bench",
+            Path(root) / "source",
+            Path(root) / "results",
+            self.results.resolve().parent,
+            *map(Path, self.hidden_paths),
+        ]
+        return [str(p) for p in paths]

@@ -1,0 +1,108 @@
+"""Probe registry and student-module loader, used inside the sandboxed worker.
+
+A probe is grader harness code that builds inputs for the student's functions,
+calls them and returns plain outputs. Probes hold no reference solution and no
+expected value: they run next to untrusted code and must reveal nothing.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import types
+from typing import Any, Callable
+
+_PROBES: dict[str, Callable[..., Any]] = {}
+_STATE: dict[str, Any] = {"submission_dir": "/nonexistent", "notes": [], "modules": {}}
+
+MODULE_NAMES = ("q_rnn_and_grad", "q_rnn_last_name", "q_autoencoder", "q_linear_autoencoder", "q_graph_clustering")
+
+
+class ProbeError(Exception):
+    """The probe could not do its job because of the submission (missing module, import failure, bad value)."""
+
+    def __init__(self, kind: str, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.detail = detail
+
+
+def probe(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a function as the probe called ``name`` by the trusted side."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _PROBES:
+            raise ValueError(f"probe {name!r} registered twice")
+        _PROBES[name] = fn
+        return fn
+
+    return register
+
+
+def names() -> list[str]:
+    return sorted(_PROBES)
+
+
+def configure(submission: str, notes: list[str]) -> None:
+    _STATE["submission_dir"] = os.path.join(os.path.realpath(submission), "")
+    _STATE["notes"] = list(notes)
+    _STATE["modules"] = {}
+
+
+def submission_dir() -> str:
+    return _STATE["submission_dir"]
+
+
+def call(name: Any, args: Any) -> Any:
+    if name == "__sandbox__":
+        return {"notes": _STATE["notes"], "uid": os.getuid(), "pid": os.getpid()}
+    if not isinstance(name, str) or name not in _PROBES:
+        raise ProbeError("grader", f"unknown probe {name!r}")
+    if not isinstance(args, dict):
+        raise ProbeError("grader", "probe arguments must be a mapping")
+    return _PROBES[name](**args)
+
+
+def student(module: str) -> types.ModuleType:
+    """The student's module, loaded once per session from a .py or a notebook."""
+    cache = _STATE["modules"]
+    if module in cache:
+        return cache[module]
+    if module not in MODULE_NAMES:
+        raise ProbeError("grader", f"unknown module {module}")
+    base = _STATE["submission_dir"]
+    py_path = os.path.join(base, module + ".py")
+    nb_path = os.path.join(base, module + ".ipynb")
+    mod = types.ModuleType(module)
+    sys.modules[module] = mod
+    try:
+        if os.path.isfile(py_path):
+            mod.__file__ = py_path
+            with open(py_path, "rb") as handle:
+                source = handle.read()
+            code = compile(source, py_path, "exec", dont_inherit=True)
+        elif os.path.isfile(nb_path):
+            from autograder import notebook
+
+            mod.__file__ = nb_path
+            with open(nb_path, "rb") as handle:
+                source_text = notebook.module_source(handle.read(), module)
+            code = compile(source_text, nb_path, "exec", dont_inherit=True)
+        else:
+            raise ProbeError("missing_module", f"{module}.py was not found in the submission")
+        exec(code, mod.__dict__)
+    except ProbeError:
+        sys.modules.pop(module, None)
+        raise
+    except SyntaxError as exc:
+        sys.modules.pop(module, None)
+        where = f"line {exc.lineno}" if exc.lineno else "unknown line"
+        raise ProbeError("syntax_error", f"{os.path.basename(exc.filename or module)}, {where}: {exc.msg}", (exc.text or "").rstrip()) from None
+    except BaseException as exc:
+        sys.modules.pop(module, None)
+        from autograder.sandbox.worker import describe_exception
+
+        info = describe_exception(exc)
+        raise ProbeError("import_error", f"importing {module} raised {info['type']}: {info['message']}", info["traceback"]) from None
+    cache[module] = mod
+    return mod

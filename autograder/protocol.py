@@ -1,0 +1,197 @@
+"""Plain-data frames exchanged with the sandboxed worker.
+
+A frame is ``u32 length | u32 header length | JSON header | raw array bytes``.
+Arrays travel as raw buffers of an allow-listed dtype, so decoding never runs
+code: the trusted side rebuilds a plain ``ndarray`` from bytes and checks the
+declared shape against the payload. Nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import select
+import struct
+import time
+from typing import Any
+
+import numpy as np
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+MAX_HEADER_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_ARRAYS = 4096
+ALLOWED_DTYPES = ("<f4", "<f8", "<i8", "<i4", "<i2", "|i1", "|u1", "|b1")
+
+_LEN = struct.Struct(">II")
+
+
+class ProtocolError(Exception):
+    """A frame that is malformed, too large, or holds a value outside the allow-list."""
+
+
+class ChannelClosed(ProtocolError):
+    """The other end closed the pipe before a whole frame arrived."""
+
+
+class ChannelTimeout(ProtocolError):
+    """No whole frame arrived before the deadline."""
+
+
+def encode(message: Any) -> bytes:
+    """Serialise nested dicts/lists of JSON scalars and arrays into one frame."""
+    arrays: list[dict] = []
+    chunks: list[bytes] = []
+    offset = 0
+
+    def walk(value: Any, depth: int) -> Any:
+        nonlocal offset
+        if depth > MAX_DEPTH:
+            raise ProtocolError("value nested too deeply")
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) < 2**53:
+                return value
+            value = float(value)
+        if isinstance(value, float):
+            if math.isfinite(value):
+                return value
+            value = np.asarray(value, dtype=np.float64)
+        if isinstance(value, dict):
+            return {"__dict__": [[str(k), walk(v, depth + 1)] for k, v in value.items()]}
+        if isinstance(value, (list, tuple)):
+            return [walk(v, depth + 1) for v in value]
+        array = np.require(np.asarray(value), requirements="C")
+        if array.dtype.kind == "b":
+            array = array.astype("|b1")
+        elif array.dtype.kind == "f" and array.dtype.itemsize not in (4, 8):
+            array = array.astype("<f8")
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        dtype = array.dtype.str
+        if dtype not in ALLOWED_DTYPES:
+            raise ProtocolError(f"arrays of dtype {array.dtype} cannot be sent")
+        raw = array.tobytes()
+        arrays.append({"dtype": dtype, "shape": list(array.shape), "offset": offset, "nbytes": len(raw)})
+        chunks.append(raw)
+        offset += len(raw)
+        if len(arrays) > MAX_ARRAYS:
+            raise ProtocolError("too many arrays in one frame")
+        return {"__array__": len(arrays) - 1}
+
+    body = walk(message, 0)
+    header = json.dumps({"body": body, "arrays": arrays}, allow_nan=False).encode()
+    if len(header) > MAX_HEADER_BYTES:
+        raise ProtocolError("frame header too large")
+    total = len(header) + offset
+    if total + 4 > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {total} bytes exceeds the {MAX_FRAME_BYTES}-byte cap")
+    return _LEN.pack(total + 4, len(header)) + header + b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ProtocolError(f"non-standard JSON constant {name}")
+
+
+def decode(payload: bytes) -> Any:
+    """Rebuild a message from a frame body (everything after the length word)."""
+    if len(payload) < 4:
+        raise ProtocolError("truncated frame")
+    (header_len,) = struct.unpack(">I", payload[:4])
+    if header_len > MAX_HEADER_BYTES or header_len > len(payload) - 4:
+        raise ProtocolError("bad header length")
+    try:
+        header = json.loads(payload[4 : 4 + header_len].decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"bad header: {exc}") from None
+    if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
+        raise ProtocolError("bad header layout")
+    data = memoryview(payload)[4 + header_len :]
+    specs = header["arrays"]
+    if len(specs) > MAX_ARRAYS:
+        raise ProtocolError("too many arrays")
+    built: list[np.ndarray] = []
+    for spec in specs:
+        built.append(_build_array(spec, data))
+
+    def walk(value: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise ProtocolError("value nested too deeply")
+        if isinstance(value, list):
+            return [walk(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            if set(value) == {"__array__"} and isinstance(value["__array__"], int):
+                index = value["__array__"]
+                if not 0 <= index < len(built):
+                    raise ProtocolError("array reference out of range")
+                return built[index]
+            if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
+                out = {}
+                for item in value["__dict__"]:
+                    if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+                        raise ProtocolError("bad dict entry")
+                    out[item[0]] = walk(item[1], depth + 1)
+                return out
+            raise ProtocolError("unexpected object in frame")
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise ProtocolError("unexpected value in frame")
+
+    return walk(header.get("body"), 0)
+
+
+def _build_array(spec: Any, data: memoryview) -> np.ndarray:
+    if not isinstance(spec, dict):
+        raise ProtocolError("bad array spec")
+    dtype, shape, offset, nbytes = (spec.get(k) for k in ("dtype", "shape", "offset", "nbytes"))
+    if dtype not in ALLOWED_DTYPES:
+        raise ProtocolError(f"dtype {dtype!r} is not allowed")
+    if not (isinstance(shape, list) and len(shape) <= 8 and all(isinstance(n, int) and 0 <= n < 2**31 for n in shape)):
+        raise ProtocolError("bad array shape")
+    if not (isinstance(offset, int) and isinstance(nbytes, int) and 0 <= offset and 0 <= nbytes):
+        raise ProtocolError("bad array extent")
+    itemsize = np.dtype(dtype).itemsize
+    count = 1
+    for n in shape:
+        count *= n
+    if count * itemsize != nbytes or offset + nbytes > len(data):
+        raise ProtocolError("array size does not match its payload")
+    # np.array(..., copy) yields a plain, writable, owned ndarray of the declared type.
+    return np.frombuffer(data[offset : offset + nbytes], dtype=np.dtype(dtype)).reshape(shape).copy()
+
+
+def write_frame(fd: int, message: Any) -> None:
+    """Encode and write one frame to a blocking file descriptor."""
+    frame = encode(message)
+    view = memoryview(frame)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_frame(fd: int, deadline: float | None = None) -> Any:
+    """Read and decode one frame; ``deadline`` is a ``time.monotonic()`` value."""
+    head = _read_exact(fd, 4, deadline)
+    (total,) = struct.unpack(">I", head)
+    if total < 4 or total > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {total} bytes exceeds the cap")
+    return decode(_read_exact(fd, total, deadline))
+
+
+def _read_exact(fd: int, count: int, deadline: float | None) -> bytes:
+    parts: list[bytes] = []
+    remaining = count
+    while remaining:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise ChannelTimeout("timed out waiting for the worker")
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                raise ChannelTimeout("timed out waiting for the worker")
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            raise ChannelClosed("the worker closed its channel")
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)

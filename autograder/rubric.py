@@ -1,0 +1,101 @@
+"""The rubric: one TOML file listing every check, its points, visibility and budgets."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.results import VISIBILITIES
+
+RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
+CHECK_ID = re.compile(r"^(1[a-h]|2|3a|3b|5[a-g])\.\d+$")
+MODULES = ("q_rnn_and_grad", "q_rnn_last_name", "q_autoencoder", "q_linear_autoencoder", "q_graph_clustering")
+
+
+class RubricError(ValueError):
+    """The rubric file is malformed: a bad id, unknown field, or impossible value."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rubric entry."""
+
+    id: str
+    title: str
+    points: float
+    module: str
+    visibility: str = "visible"
+    timeout: float = 20.0
+    examples: int = 10
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    memory_mb: int = 1536
+    depends: tuple[str, ...] = ()
+    notebook: bool = True
+
+    @property
+    def part(self) -> str:
+        return self.id.split(".")[0]
+
+
+@dataclass(frozen=True)
+class Grader:
+    """Run-wide settings from the rubric's [grader] table."""
+
+    deadline_seconds: float = 480.0
+    version: str = "1"
+
+
+@dataclass(frozen=True)
+class Rubric:
+    grader: Grader
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    def by_id(self) -> dict[str, Check]:
+        return {c.id: c for c in self.checks}
+
+    @property
+    def total_points(self) -> float:
+        return sum(c.points for c in self.checks)
+
+
+_CHECK_FIELDS = set(Check.__dataclass_fields__)
+
+
+def load(path: Path | str = RUBRIC_PATH) -> Rubric:
+    """Parse and validate the rubric; raise RubricError naming the first problem."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RubricError(f"cannot read rubric {path}: {exc}") from None
+    defaults = data.get("defaults", {})
+    grader = Grader(**data.get("grader", {}))
+    checks = []
+    seen = set()
+    for raw in data.get("check", []):
+        entry = {**defaults, **raw}
+        unknown = set(entry) - _CHECK_FIELDS
+        if unknown:
+            raise RubricError(f"check {raw.get('id')!r}: unknown fields {sorted(unknown)}")
+        entry["depends"] = tuple(entry.get("depends", ()))
+        try:
+            check = Check(**entry)
+        except TypeError as exc:
+            raise RubricError(f"check {raw.get('id')!r}: {exc}") from None
+        if not CHECK_ID.match(check.id):
+            raise RubricError(f"check id {check.id!r} is not '<part>.<n>' (e.g. 1a.1, 5g.2)")
+        if check.id in seen:
+            raise RubricError(f"check id {check.id} appears twice")
+        if check.visibility not in VISIBILITIES:
+            raise RubricError(f"check {check.id}: visibility must be one of {VISIBILITIES}")
+        if check.module not in MODULES:
+            raise RubricError(f"check {check.id}: module must be one of {MODULES}")
+        if check.points < 0 or check.timeout <= 0 or check.examples < 1:
+            raise RubricError(f"check {check.id}: points, timeout and examples must be positive")
+        for dep in check.depends:
+            if dep not in seen:
+                raise RubricError(f"check {check.id} depends on {dep}, which is not an earlier check")
+        seen.add(check.id)
+        checks.append(check)
+    return Rubric(grader=grader, checks=tuple(checks))

@@ -1,0 +1,248 @@
+"""Grade one submission: intake, sandbox, every rubric check in order, results.json after each.
+
+The order of start-up matters for isolation: the fail-closed grade file is written
+first, the sandbox supervisor is forked before the rubric or the reference is
+loaded, and only then are the checks (which import the reference) imported.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from autograder import __version__, intake as intake_mod
+from autograder.config import GradeConfig
+from autograder.messages import say
+from autograder.results import ResultsWriter, TestResult
+
+
+@dataclass
+class Outcome:
+    """What happened to one check, for the table printed by the CLI."""
+
+    id: str
+    title: str
+    score: float
+    max_score: float
+    status: str  # passed | failed | not run | n/a
+    message: str
+    seconds: float = 0.0
+
+
+@dataclass
+class GradeReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    score: float = 0.0
+    max_score: float = 0.0
+    seconds: float = 0.0
+    results_path: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def grade(config: GradeConfig) -> GradeReport:
+    """Grade ``config.submission``; the results file is valid at every moment."""
+    started = time.monotonic()
+    writer = ResultsWriter(str(config.results), extra_data={"grader_version": __version__})
+    writer.fail_closed(say("unfinished"))
+    base = Path(tempfile.mkdtemp(prefix="hw7grade-", dir=str(config.work_dir) if config.work_dir else None))
+    sandbox = None
+    try:
+        os.chmod(base, 0o711)
+        found = intake_mod.stage(Path(config.submission), base / "submission")
+        sandbox = _start_sandbox(config, base)
+        return _run_checks(config, writer, found, sandbox, started)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _start_sandbox(config: GradeConfig, base: Path):
+    if config.in_process:
+        from autograder.sandbox.inprocess import InProcessSandbox
+
+        return InProcessSandbox(str(base / "submission"))
+    from autograder.sandbox.client import Sandbox
+
+    hidden = [p for p in config.secret_paths() if not _contains(p, str(base)) and not _contains(p, sys.prefix)]
+    return Sandbox.start(
+        base_dir=str(base),
+        submission_dir=str(base / "submission"),
+        hidden_paths=hidden,
+        sandbox_user=config.sandbox_user,
+        kill_whole_uid=config.kill_whole_uid,
+    )
+
+
+def _contains(folder: str, path: str) -> bool:
+    folder = os.path.realpath(folder)
+    path = os.path.realpath(path)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.Intake, sandbox, started: float) -> GradeReport:
+    # Loaded only now: the worker supervisor has been forked and holds none of this.
+    from autograder import checks, rubric as rubric_mod
+    from autograder.checks.compare import CheckFailed
+    from autograder.checks.context import CheckAborted, Ctx, check_seed
+
+    rubric = rubric_mod.load(config.rubric_path or rubric_mod.RUBRIC_PATH)
+    functions = checks.registry()
+    deadline_seconds = config.deadline_seconds or rubric.grader.deadline_seconds
+    global_deadline = started + deadline_seconds
+    writer.extra_data.update(_extra_data(rubric, sandbox, found))
+    report = GradeReport(results_path=writer.path)
+    failed: set[str] = set()
+    for check in rubric.checks:
+        t0 = time.monotonic()
+        visible_points = check.points
+        status, score, message = "failed", 0.0, ""
+        session = None
+        if config.only and not any(check.id.startswith(p) or check.part == p for p in config.only):
+            status, message = "not run", say("only", only=",".join(config.only))
+        elif check.module not in found.modules:
+            message = found_problem(found, check.module)
+        elif found.is_notebook(check.module) and not check.notebook:
+            status, visible_points, message = "n/a", 0.0, say("not_in_notebook")
+        elif time.monotonic() >= global_deadline:
+            status, message = "not run", say("deadline", seconds=deadline_seconds)
+        elif check.id not in functions:
+            message = say("grader_error", detail=f"no check function is registered for {check.id}")
+        else:
+            _reseed(check_seed(check.id))
+            deadline = min(time.monotonic() + check.timeout, global_deadline)
+            ctx = Ctx(check, lambda: sandbox.open(cpu_seconds=int(check.timeout * 2) + 5, memory_mb=check.memory_mb), deadline)
+            aborted = None
+            try:
+                functions[check.id](ctx)
+                status, score, message = "passed", check.points, say("passed")
+            except CheckFailed as exc:
+                message = exc.message
+            except CheckAborted as exc:
+                aborted = exc.lost
+            except Exception as exc:  # a grader bug must cost only this check, and say so
+                message = say("grader_error", detail=f"{type(exc).__name__}: {exc}")
+                report.notes.append(f"{check.id}: grader error\n{traceback.format_exc()}")
+            session = ctx.session
+            end = session.close() if session is not None else None
+            if aborted is not None:
+                message = _lost_message(aborted, end, check.timeout, deadline >= global_deadline - 1e-6)
+            if end is not None:
+                message = _with_worker_output(message, end)
+            if status == "failed" and check.id in functions:
+                broken = [d for d in check.depends if d in failed]
+                if broken:
+                    message = say("depends", deps=", ".join(broken)) + "\n" + message
+        if status == "failed":
+            failed.add(check.id)
+        result = TestResult(
+            number=check.id,
+            name=f"{check.id} {check.title}",
+            score=score,
+            max_score=visible_points,
+            status="passed" if status in ("passed", "n/a") else "failed",
+            visibility=check.visibility,
+            output=message,
+        )
+        writer.execution_time = time.monotonic() - started
+        writer.record(result)
+        report.outcomes.append(Outcome(check.id, check.title, score, visible_points, status, message, time.monotonic() - t0))
+    report.score = sum(o.score for o in report.outcomes)
+    report.max_score = sum(o.max_score for o in report.outcomes)
+    report.seconds = time.monotonic() - started
+    writer.output = _summary(found, sandbox)
+    writer.execution_time = report.seconds
+    writer.write(finished=True)
+    return report
+
+
+def found_problem(found: intake_mod.Intake, module: str) -> str:
+    text = say("missing_module", module=module, found=found.found_summary())
+    if found.problems:
+        text += "\n" + "\n".join(found.problems)
+    return text
+
+
+def _lost_message(lost, end, timeout: float, hit_global: bool) -> str:
+    if lost.reason == "timeout":
+        if hit_global:
+            return say("deadline", seconds=timeout)
+        return say("timeout", seconds=timeout)
+    if lost.reason == "protocol":
+        return say("protocol", detail=lost.detail)
+    how = "it stopped"
+    if end is not None:
+        if "signal" in end.ended:
+            import signal as _signal
+
+            try:
+                how = f"killed by signal {_signal.Signals(end.ended['signal']).name}"
+            except ValueError:
+                how = f"killed by signal {end.ended['signal']}"
+            if end.ended["signal"] == 24:
+                how += ": CPU time limit"
+        else:
+            how = f"exit status {end.ended.get('exit_code')}: sys.exit or os._exit in your code?"
+    return say("died", how=how)
+
+
+def _with_worker_output(message: str, end) -> str:
+    parts = [message]
+    if end.output.strip():
+        parts.append(say("student_output", shown=min(len(end.output.encode()), end.output_bytes), total=end.output_bytes, text=end.output.strip()[:1500]))
+    if end.leftover_processes:
+        parts.append(say("leftover", count=end.leftover_processes))
+    return "\n".join(parts)
+
+
+def _reseed(seed: int) -> None:
+    random.seed(seed)
+    import numpy as np
+    import torch
+
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _extra_data(rubric, sandbox, found: intake_mod.Intake) -> dict:
+    import hypothesis
+    import numpy
+    import scipy
+    import sklearn
+    import torch
+
+    info = sandbox.info
+    return {
+        "grader_version": __version__,
+        "rubric_version": rubric.grader.version,
+        "python": platform.python_version(),
+        "libraries": {
+            "numpy": numpy.__version__,
+            "torch": torch.__version__,
+            "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__,
+            "hypothesis": hypothesis.__version__,
+        },
+        "sandbox": {"mode": info.mode, "user": info.sandbox_user, "measures": info.measures, "not_enforced": info.missing},
+        "submission": {"modules": found.modules, "problems": found.problems, "notes": found.notes},
+    }
+
+
+def _summary(found: intake_mod.Intake, sandbox) -> str:
+    lines = [f"Graded: {found.found_summary()}."]
+    lines += found.notes + found.problems
+    info = sandbox.info
+    lines.append(say("sandbox_limits", measures=", ".join(info.measures), missing="; ".join(info.missing) or "nothing"))
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Isolation of student code: a supervisor forks one confined worker per check."""

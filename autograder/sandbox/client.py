@@ -1,0 +1,219 @@
+"""Trusted-side handle on the sandbox: start the supervisor, open sessions, call probes.
+
+The grader talks to each worker directly over two pipes, and to the supervisor
+over a socket. Every reply is decoded by ``autograder.protocol`` (plain data only);
+the worker's exit code and output never decide anything.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from autograder import protocol
+from autograder.sandbox import hardening
+
+
+class SandboxError(Exception):
+    """The sandbox itself failed (not the student's code): the grader cannot go on safely."""
+
+
+class WorkerLost(Exception):
+    """The worker died, hung past its deadline, or broke the protocol during a call."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class StudentRaised(Exception):
+    """The student's code raised (or could not be loaded); ``info`` is the worker's description."""
+
+    def __init__(self, info: dict) -> None:
+        super().__init__(info.get("message", ""))
+        self.info = info
+
+    @property
+    def kind(self) -> str:
+        return str(self.info.get("kind", "exception"))
+
+
+@dataclass
+class SessionEnd:
+    """How a worker ended, and what it printed (capped)."""
+
+    ended: dict
+    output: str
+    output_bytes: int
+    leftover_processes: int
+
+
+@dataclass
+class SandboxInfo:
+    """What confinement was in force, for the grade file and the README's claims."""
+
+    mode: str
+    sandbox_user: str | None
+    measures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+class Session:
+    """One worker process, alive for one check; closed (and its processes killed) after it."""
+
+    def __init__(self, sandbox: "Sandbox", pid: int, request_fd: int, reply_fd: int) -> None:
+        self._sandbox = sandbox
+        self.pid = pid
+        self._request_fd = request_fd
+        self._reply_fd = reply_fd
+        self._lost: WorkerLost | None = None
+        self.end: SessionEnd | None = None
+
+    def call(self, probe: str, args: dict[str, Any], deadline: float) -> Any:
+        """Run one probe in the worker; raise StudentRaised or WorkerLost."""
+        if self._lost is not None:
+            raise self._lost
+        try:
+            protocol.write_frame(self._request_fd, {"probe": probe, "args": args})
+            reply = protocol.read_frame(self._reply_fd, deadline)
+        except protocol.ChannelTimeout:
+            self._lost = WorkerLost("timeout")
+            raise self._lost from None
+        except (protocol.ChannelClosed, BrokenPipeError):
+            self._lost = WorkerLost("died")
+            raise self._lost from None
+        except protocol.ProtocolError as exc:
+            self._lost = WorkerLost("protocol", str(exc))
+            raise self._lost from None
+        if not isinstance(reply, dict) or "ok" not in reply:
+            self._lost = WorkerLost("protocol", "reply is not a mapping with 'ok'")
+            raise self._lost
+        if reply["ok"] is True:
+            return reply.get("value")
+        error = reply.get("error")
+        raise StudentRaised(error if isinstance(error, dict) else {"message": str(error)})
+
+    @property
+    def lost(self) -> WorkerLost | None:
+        return self._lost
+
+    def close(self) -> SessionEnd:
+        if self.end is None:
+            for fd in (self._request_fd, self._reply_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.end = self._sandbox._close(self.pid)
+        return self.end
+
+
+class Sandbox:
+    """The supervisor process and the confinement it applies."""
+
+    def __init__(self, sock: socket.socket, pid: int, info: SandboxInfo) -> None:
+        self._sock = sock
+        self._pid = pid
+        self.info = info
+
+    @classmethod
+    def start(cls, base_dir: str, submission_dir: str, hidden_paths: list[str], sandbox_user: str | None, kill_whole_uid: bool) -> "Sandbox":
+        """Fork the supervisor now: call before loading the reference or the rubric."""
+        from autograder.probes import load_all
+        from autograder.sandbox import supervisor
+
+        load_all()
+        info = _describe(sandbox_user)
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        sys_path = _clean_sys_path()
+        config = supervisor.SupervisorConfig(
+            base_dir=base_dir,
+            submission_dir=submission_dir,
+            sandbox_user=info.sandbox_user,
+            kill_whole_uid=kill_whole_uid and info.sandbox_user is not None,
+            hidden_paths=hidden_paths,
+            sys_path=sys_path,
+        )
+        pid = os.fork()
+        if pid == 0:
+            try:
+                parent_sock.close()
+                supervisor.serve(child_sock, config)
+            finally:
+                os._exit(1)
+        child_sock.close()
+        hardening.make_undumpable()
+        return cls(parent_sock, pid, info)
+
+    def open(self, cpu_seconds: int, memory_mb: int) -> Session:
+        try:
+            protocol.write_frame(self._sock.fileno(), {"op": "open", "cpu_seconds": cpu_seconds, "memory_mb": memory_mb})
+            reply = protocol.read_frame(self._sock.fileno(), time.monotonic() + 30)
+            _, fds, _, _ = socket.recv_fds(self._sock, 1, 2)
+        except (protocol.ProtocolError, OSError) as exc:
+            raise SandboxError(f"the sandbox supervisor failed: {exc}") from None
+        if not reply.get("ok") or len(fds) != 2:
+            raise SandboxError("the sandbox supervisor refused to open a session")
+        return Session(self, int(reply["pid"]), fds[0], fds[1])
+
+    def _close(self, pid: int) -> SessionEnd:
+        try:
+            protocol.write_frame(self._sock.fileno(), {"op": "close", "pid": pid})
+            reply = protocol.read_frame(self._sock.fileno(), time.monotonic() + 60)
+        except (protocol.ProtocolError, OSError) as exc:
+            raise SandboxError(f"the sandbox supervisor failed: {exc}") from None
+        return SessionEnd(
+            ended=reply.get("ended", {}),
+            output=str(reply.get("output", "")),
+            output_bytes=int(reply.get("output_bytes", 0)),
+            leftover_processes=int(reply.get("leftover_processes", 0)),
+        )
+
+    def stop(self) -> None:
+        try:
+            self._sock.close()
+        finally:
+            try:
+                os.waitpid(self._pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _describe(sandbox_user: str | None) -> SandboxInfo:
+    root = os.geteuid() == 0
+    missing = []
+    user = None
+    if root and sandbox_user:
+        try:
+            pwd.getpwnam(sandbox_user)
+            user = sandbox_user
+        except KeyError:
+            missing.append(f"sandbox user {sandbox_user!r} does not exist (run setup.sh): worker runs as root")
+    elif not root:
+        missing.append("not root: the worker runs under your own uid, so it can read files you can read")
+    measures = ["separate process", "plain-data protocol", "rlimits", "seccomp (no Internet sockets)"]
+    if user:
+        measures += [f"uid {user}", "private network and mount namespaces where the kernel allows"]
+    return SandboxInfo(mode="root" if user else "user", sandbox_user=user, measures=measures, missing=missing)
+
+
+def _clean_sys_path() -> list[str]:
+    """stdlib and site-packages only: no working folder, no project folder."""
+    import sysconfig
+
+    keep = []
+    paths = sysconfig.get_paths()
+    allowed = {paths.get("stdlib"), paths.get("platstdlib"), paths.get("purelib"), paths.get("platlib")}
+    import sys
+
+    for entry in sys.path:
+        if entry in allowed or (entry and (entry.endswith(".zip") or "lib-dynload" in entry or "site-packages" in entry)):
+            keep.append(entry)
+    return keep
+
+

@@ -1,0 +1,52 @@
+"""``--in-process``: run probes in the grader's own process. For debugging only.
+
+No isolation at all: the student's code can read the reference and rewrite the
+grade file. Never used on Gradescope (run_autograder does not pass the flag).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from autograder.sandbox.client import SandboxInfo, SessionEnd, StudentRaised
+
+
+class InProcessSession:
+    def __init__(self, submission_dir: str) -> None:
+        from autograder.probes import load_all, registry
+
+        load_all()
+        registry.configure(submission_dir, ["in-process (no isolation)"])
+        self._registry = registry
+        self.lost = None
+        self.end: SessionEnd | None = None
+
+    def call(self, probe: str, args: dict[str, Any], deadline: float) -> Any:
+        from autograder import protocol
+        from autograder.sandbox.worker import describe_exception
+
+        try:
+            value = self._registry.call(probe, args)
+            # Same plain-data round trip as the sandbox, so checks see identical values.
+            return protocol.decode(protocol.encode({"ok": True, "value": value})[4:])["value"]
+        except Exception as exc:
+            raise StudentRaised(describe_exception(exc)) from None
+
+    def close(self) -> SessionEnd:
+        import sys
+
+        for name in self._registry.MODULE_NAMES:
+            sys.modules.pop(name, None)
+        self.end = SessionEnd(ended={"exit_code": 0}, output="", output_bytes=0, leftover_processes=0)
+        return self.end
+
+
+class InProcessSandbox:
+    def __init__(self, submission_dir: str) -> None:
+        self._submission_dir = submission_dir
+        self.info = SandboxInfo(mode="in-process", sandbox_user=None, measures=["none"], missing=["all isolation (--in-process is for debugging)"])
+
+    def open(self, cpu_seconds: int, memory_mb: int) -> InProcessSession:
+        return InProcessSession(self._submission_dir)
+
+    def stop(self) -> None:
+        pass

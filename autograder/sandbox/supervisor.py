@@ -1,0 +1,243 @@
+"""The trusted supervisor: forks one confined worker per session and cleans up after it.
+
+It is forked from the grader at start-up, after the heavy libraries and the probe
+code are imported but before the reference, the rubric or any expected value is
+loaded, so every worker starts warm (no torch import) and holds no secret. It
+answers the grader over a socket: open a session (passing back the worker's pipes),
+close it (kill every process the worker left, report how it ended and what it printed).
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+
+from autograder import protocol
+from autograder.sandbox import hardening
+from autograder.sandbox.worker import WorkerSpec, run as run_worker
+
+OUTPUT_CAP = 64 * 1024
+
+
+@dataclass
+class SupervisorConfig:
+    base_dir: str
+    submission_dir: str
+    sandbox_user: str | None
+    kill_whole_uid: bool
+    hidden_paths: list[str]
+    sys_path: list[str]
+
+
+def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa: F821
+    """Main loop of the supervisor process; exits when the grader closes the socket."""
+    hardening.become_subreaper()
+    hardening.make_undumpable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    user = _lookup(config.sandbox_user)
+    sessions: dict[int, dict] = {}
+    counter = 0
+    fd = sock.fileno()
+    code = 0
+    try:
+        while True:
+            try:
+                request = protocol.read_frame(fd)
+            except protocol.ChannelClosed:
+                break
+            op = request.get("op")
+            if op == "open":
+                counter += 1
+                session, parent_fds = _open(config, user, counter, request)
+                sessions[session["pid"]] = session
+                protocol.write_frame(fd, {"ok": True, "pid": session["pid"]})
+                socket.send_fds(sock, [b"F"], parent_fds)
+                for pfd in parent_fds:
+                    os.close(pfd)
+            elif op == "close":
+                session = sessions.pop(request.get("pid"), None)
+                if session is None:
+                    protocol.write_frame(fd, {"ok": False})
+                else:
+                    protocol.write_frame(fd, _close(session, user))
+            else:
+                break
+    except BaseException:
+        code = 1
+    finally:
+        for session in sessions.values():
+            try:
+                _close(session, user)
+            except BaseException:
+                pass
+        os._exit(code)
+
+
+def _lookup(name: str | None) -> tuple[int, int] | None:
+    if name is None:
+        return None
+    entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _open(config: SupervisorConfig, user: tuple[int, int] | None, counter: int, request: dict) -> tuple[dict, list[int]]:
+    scratch = os.path.join(config.base_dir, f"scratch-{counter}")
+    os.mkdir(scratch, 0o700)
+    if user is not None:
+        os.chown(scratch, *user)
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    output = tempfile.TemporaryFile(dir=config.base_dir)
+    spec = WorkerSpec(
+        request_fd=req_r,
+        reply_fd=rep_w,
+        output_fd=output.fileno(),
+        scratch=scratch,
+        submission_dir=config.submission_dir,
+        cpu_seconds=int(request.get("cpu_seconds", 60)),
+        memory_bytes=int(request.get("memory_mb", 1536)) * 1024 * 1024,
+        processes=64 if user is not None else _own_process_count() + 64,
+        uid=user[0] if user else None,
+        gid=user[1] if user else None,
+        hidden_paths=config.hidden_paths,
+        sys_path=config.sys_path,
+    )
+    pid = os.fork()
+    if pid == 0:
+        run_worker(spec)
+    os.close(req_r)
+    os.close(rep_w)
+    return {"pid": pid, "kill_whole_uid": config.kill_whole_uid, "scratch": scratch, "output": output, "started": time.monotonic()}, [req_w, rep_r]
+
+
+def _close(session: dict, user: tuple[int, int] | None) -> dict:
+    pid = session["pid"]
+    status = _status_if_exited(pid)
+    if status is None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _, status = os.waitpid(pid, 0)
+    leftovers = _kill_descendants(user if session["kill_whole_uid"] else None)
+    output = session["output"]
+    data = os.pread(output.fileno(), OUTPUT_CAP + 1, 0)
+    size = os.fstat(output.fileno()).st_size
+    output.close()
+    shutil.rmtree(session["scratch"], ignore_errors=True)
+    if os.WIFSIGNALED(status):
+        ended = {"signal": os.WTERMSIG(status)}
+    else:
+        ended = {"exit_code": os.WEXITSTATUS(status)}
+    return {
+        "ok": True,
+        "ended": ended,
+        "leftover_processes": leftovers,
+        "output": data[:OUTPUT_CAP].decode("utf-8", "replace"),
+        "output_bytes": size,
+    }
+
+
+def _own_process_count() -> int:
+    return sum(1 for _ in _pids_of_uid(os.getuid()))
+
+
+def _status_if_exited(pid: int) -> int | None:
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return 0
+    return status if done else None
+
+
+def _kill_descendants(user: tuple[int, int] | None) -> int:
+    """Kill everything the worker left behind: orphans reparent to this subreaper."""
+    killed = 0
+    if user is not None:
+        killed += _kill_all_of_uid(user)
+    me = os.getpid()
+    for _ in range(200):
+        victims = _descendants(me)
+        if not victims:
+            break
+        for victim in victims:
+            try:
+                os.kill(victim, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        _reap()
+        time.sleep(0.005)
+    _reap()
+    return killed
+
+
+def _kill_all_of_uid(user: tuple[int, int]) -> int:
+    """Run kill(-1, SIGKILL) as the sandbox uid until none of its processes is left."""
+    count = sum(1 for _ in _pids_of_uid(user[0]))
+    if not count:
+        return 0
+    killer = os.fork()
+    if killer == 0:
+        try:
+            os.setgroups([])
+            os.setgid(user[1])
+            os.setuid(user[0])
+            for _ in range(500):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.002)
+        finally:
+            os._exit(0)
+    os.waitpid(killer, 0)
+    _reap()
+    return count
+
+
+def _pids_of_uid(uid: int):
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    yield int(entry)
+            except OSError:
+                pass
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    found: list[int] = []
+    frontier = [root]
+    while frontier:
+        current = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == current and pid not in found:
+                found.append(pid)
+                frontier.append(pid)
+    return found
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return

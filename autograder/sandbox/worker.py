@@ -1,0 +1,149 @@
+"""The sandboxed side of a session: confine this process, then serve probe calls.
+
+Runs in a child forked from the supervisor. It owns no verdicts: each request
+names a probe (grader harness code in ``autograder.probes``) and its plain-data
+arguments; the reply carries the outputs, or the error the student's code raised.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from dataclasses import dataclass, field
+
+from autograder import protocol
+from autograder.sandbox import hardening
+
+TRACEBACK_CHARS = 3000
+
+
+@dataclass
+class WorkerSpec:
+    """What the supervisor tells a freshly forked worker about its confinement."""
+
+    request_fd: int
+    reply_fd: int
+    output_fd: int
+    scratch: str
+    submission_dir: str
+    cpu_seconds: int
+    memory_bytes: int
+    file_bytes: int = 64 * 1024 * 1024
+    open_files: int = 256
+    processes: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    hidden_paths: list[str] = field(default_factory=list)
+    sys_path: list[str] = field(default_factory=list)
+
+
+def run(spec: WorkerSpec) -> "NoReturn":  # noqa: F821
+    """Confine, then loop over requests until the channel closes. Never returns."""
+    code = 0
+    try:
+        confine(spec)
+        serve(spec)
+    except BaseException:  # the worker must never fall back into the supervisor's code
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def confine(spec: WorkerSpec) -> None:
+    os.setsid()
+    os.dup2(spec.output_fd, 1)
+    os.dup2(spec.output_fd, 2)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    keep = {0, 1, 2, spec.request_fd, spec.reply_fd}
+    os.closerange(3, min(spec.request_fd, spec.reply_fd))
+    for fd in range(3, 1024):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    notes = []
+    if spec.uid is not None:
+        notes += hardening.unshare_namespaces(spec.hidden_paths)
+        hardening.drop_privileges(spec.uid, spec.gid if spec.gid is not None else spec.uid)
+        notes.append("uid")
+    hardening.die_with_parent()
+    notes += hardening.set_limits(spec.cpu_seconds, spec.memory_bytes, spec.file_bytes, spec.open_files, spec.processes)
+    notes.append(hardening.install_seccomp())
+    os.environ.clear()
+    os.environ.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": spec.scratch,
+            "TMPDIR": spec.scratch,
+            "MPLCONFIGDIR": spec.scratch,
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "LANG": "C.UTF-8",
+        }
+    )
+    import tempfile
+
+    tempfile.tempdir = spec.scratch
+    os.chdir(spec.scratch)
+    sys.path[:] = list(spec.sys_path)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = sys.stdout
+    from autograder.probes import registry
+
+    registry.configure(spec.submission_dir, notes)
+
+
+def serve(spec: WorkerSpec) -> None:
+    from autograder.probes import registry
+
+    while True:
+        try:
+            request = protocol.read_frame(spec.request_fd)
+        except protocol.ChannelClosed:
+            return
+        name = request.get("probe") if isinstance(request, dict) else None
+        args = request.get("args", {}) if isinstance(request, dict) else {}
+        try:
+            value = registry.call(name, args)
+            reply = {"ok": True, "value": value}
+            frame = protocol.encode(reply)
+        except BaseException as exc:  # student code may raise anything, SystemExit included
+            reply = {"ok": False, "error": describe_exception(exc)}
+            try:
+                frame = protocol.encode(reply)
+            except Exception as inner:
+                frame = protocol.encode({"ok": False, "error": {"type": "ProtocolError", "message": str(inner)[:500], "traceback": ""}})
+        sys.stdout.flush()
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(spec.reply_fd, view):]
+
+
+def describe_exception(exc: BaseException) -> dict:
+    """Type, message and a traceback trimmed to frames outside the grader's own harness."""
+    from autograder.probes.registry import ProbeError
+
+    if isinstance(exc, ProbeError):
+        return {"type": "ProbeError", "kind": exc.kind, "message": str(exc)[:2000], "traceback": exc.detail[:TRACEBACK_CHARS]}
+    from autograder.probes.registry import submission_dir
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(submission_dir())]
+    lines = traceback.format_list(frames)
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<unprintable>"
+    text = "".join(lines) + f"{type(exc).__name__}: {message}"
+    return {
+        "type": type(exc).__name__,
+        "kind": "not_implemented" if isinstance(exc, NotImplementedError) else "exception",
+        "message": message[:2000],
+        "traceback": text[-TRACEBACK_CHARS:],
+    }
