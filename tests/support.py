@@ -1,0 +1,57 @@
+"""Helpers shared by the test suite: build submissions from the reference by small patches, grade them."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from autograder.config import PROJECT_ROOT, GradeConfig
+from autograder.runner import GradeReport, grade
+
+REFERENCE = PROJECT_ROOT / "reference"
+TEMPLATE = PROJECT_ROOT / "student_template"
+MODULES = ("q_rnn_and_grad", "q_rnn_last_name", "q_autoencoder", "q_linear_autoencoder", "q_graph_clustering")
+
+
+class PatchError(AssertionError):
+    """A patch's 'before' text does not occur exactly once in the module it patches."""
+
+
+def make_submission(folder: Path, patches: dict[str, list[tuple[str, str]]] | None = None, source: Path = REFERENCE, modules: tuple[str, ...] = MODULES) -> Path:
+    """Copy ``modules`` from ``source`` into ``folder`` and apply (before, after) text patches per module."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in modules:
+        src = source / f"{name}.py"
+        if src.exists():
+            shutil.copy(src, folder / f"{name}.py")
+    for name, edits in (patches or {}).items():
+        path = folder / f"{name}.py"
+        text = path.read_text()
+        for before, after in edits:
+            if text.count(before) != 1:
+                raise PatchError(f"{name}: expected exactly one occurrence of {before!r}, found {text.count(before)}")
+            text = text.replace(before, after)
+        path.write_text(text)
+    return folder
+
+
+def run_grade(submission: Path, results: Path, only: tuple[str, ...] = (), **options) -> tuple[GradeReport, dict]:
+    """Grade and return both the report and the parsed results.json."""
+    report = grade(GradeConfig(submission=submission, results=results, only=only, **options))
+    return report, json.loads(results.read_text())
+
+
+def scores(results: dict) -> dict[str, tuple[float, float]]:
+    """check id -> (score, max_score)."""
+    return {t["number"]: (t["score"], t["max_score"]) for t in results["tests"]}
+
+
+def failed_ids(results: dict, only: tuple[str, ...] = ()) -> set[str]:
+    """Ids of graded checks that lost points (checks outside ``only`` are ignored)."""
+    out = set()
+    for t in results["tests"]:
+        if only and not any(t["number"].startswith(p) for p in only):
+            continue
+        if t["score"] < t["max_score"]:
+            out.add(t["number"])
+    return out
