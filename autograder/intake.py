@@ -38,6 +38,11 @@ class Intake:
     def is_notebook(self, module: str) -> bool:
         return self.modules.get(module, "").endswith(".ipynb")
 
+    @property
+    def notebook_submission(self) -> bool:
+        """True when the student submitted notebooks (the course's notebook version)."""
+        return any(path.endswith(".ipynb") for path in self.modules.values())
+
 
 def _wanted(rel: PurePosixPath) -> str | None:
     """The module a path provides, or None for files the grader ignores."""

@@ -28,6 +28,10 @@ from autograder.messages import say
 from autograder.results import ResultsWriter, TestResult
 
 
+# Modules the course's notebook version has no notebook for.
+NOTEBOOKLESS = ("q_linear_autoencoder",)
+
+
 @dataclass
 class Outcome:
     """What happened to one check, for the table printed by the CLI."""
@@ -112,6 +116,8 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
         session = None
         if config.only and not any(check.id.startswith(p) or check.part == p for p in config.only):
             status, message = "not run", say("only", only=",".join(config.only))
+        elif check.module not in found.modules and check.module in NOTEBOOKLESS and found.notebook_submission:
+            status, visible_points, message = "n/a", 0.0, say("not_in_notebook")
         elif check.module not in found.modules:
             message = found_problem(found, check.module)
         elif found.is_notebook(check.module) and not check.notebook:

@@ -101,6 +101,12 @@ class Ctx:
         except CheckFailed:
             example, exc = failures[-1]
             raise CheckFailed(exc.message + "\n" + say("smallest_input", example=describe_example(example))) from None
+        except (hypothesis.errors.HypothesisException, hypothesis.errors.FlakyFailure):
+            # Flaky: the same input failed once and passed on replay (random or stateful code).
+            if not failures:
+                raise
+            example, exc = failures[-1]
+            raise CheckFailed(exc.message + "\n" + say("flaky", example=describe_example(example))) from None
 
 
 def describe_example(example: Any) -> str:

@@ -129,8 +129,17 @@ class Sandbox:
 
         load_all()
         info = _describe(sandbox_user)
-        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         sys_path = _clean_sys_path()
+        if info.sandbox_user is not None:
+            unreadable = _unreadable_for(info.sandbox_user, sys_path)
+            if unreadable:
+                info.missing.append(
+                    f"the sandbox user cannot read this Python's libraries ({unreadable}); the worker runs as root. "
+                    "Run setup.sh and grade with its venv (/opt/hw7-venv/bin/python)"
+                )
+                info.measures = [m for m in info.measures if not m.startswith(("uid", "private"))]
+                info.mode, info.sandbox_user = "root-unconfined", None
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         config = supervisor.SupervisorConfig(
             base_dir=base_dir,
             submission_dir=submission_dir,
@@ -184,6 +193,36 @@ class Sandbox:
                 pass
 
 
+def _unreadable_for(user: str, paths: list[str]) -> str | None:
+    """The first path the sandbox user cannot list, found by a short-lived child that drops to that user."""
+    entry = pwd.getpwnam(user)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            bad = ""
+            for path in paths:
+                if os.path.exists(path) or path.endswith(".zip"):
+                    try:
+                        if os.path.isdir(path) or not path.endswith(".zip"):
+                            os.listdir(path)
+                    except OSError:
+                        bad = path
+                        break
+            os.write(write_fd, bad.encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    answer = os.read(read_fd, 4096).decode()
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    return answer or None
+
+
 def _describe(sandbox_user: str | None) -> SandboxInfo:
     root = os.geteuid() == 0
     missing = []
@@ -203,17 +242,20 @@ def _describe(sandbox_user: str | None) -> SandboxInfo:
 
 
 def _clean_sys_path() -> list[str]:
-    """stdlib and site-packages only: no working folder, no project folder."""
+    """stdlib and site-packages only, with links resolved: no working folder, no project folder.
+
+    Resolving matters when the venv is reached through a link inside a folder the
+    sandbox user cannot traverse (a checkout under /root pointing at /opt/hw7-venv).
+    """
+    import sys
     import sysconfig
 
-    keep = []
     paths = sysconfig.get_paths()
-    allowed = {paths.get("stdlib"), paths.get("platstdlib"), paths.get("purelib"), paths.get("platlib")}
-    import sys
-
+    allowed = {os.path.realpath(p) for p in (paths.get("stdlib"), paths.get("platstdlib"), paths.get("purelib"), paths.get("platlib")) if p}
+    keep = []
     for entry in sys.path:
-        if entry in allowed or (entry and (entry.endswith(".zip") or "lib-dynload" in entry or "site-packages" in entry)):
-            keep.append(entry)
+        real = os.path.realpath(entry) if entry else ""
+        if real in allowed or real.endswith(".zip") or "lib-dynload" in real or real.endswith("site-packages"):
+            if real not in keep:
+                keep.append(real)
     return keep
-
-

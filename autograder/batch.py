@@ -1,0 +1,794 @@
+"""Regrade a whole class: one sandboxed ``grade`` subprocess per submission, N at a time.
+
+Layout of the output folder::
+
+    OUT/batch.json                     fingerprint of the rubric and grader, run statistics
+    OUT/grades.csv                     one row per student (group members share their submission's row)
+    OUT/<submission>/results.json      the grader's Gradescope results for that submission
+    OUT/<submission>/grader.log        what the grader printed
+    OUT/<submission>/batch.json        fingerprint, submission hash, status, seconds
+
+Resuming: a submission is skipped when its results.json finished and its batch.json
+has the current fingerprint (sha256 of rubric.toml + grader version + --only) and the
+same submission hash. Anything else is graded (again). One broken submission never
+stops the batch; its row's status says why.
+
+Parallel graders share the sandbox uid, so each must kill only its own workers:
+the child gets ``HW7_SHARED_SANDBOX=1`` (``GradeConfig.kill_whole_uid=False``).
+Until ``autograder/cli/grade.py`` reads that variable itself, the child is started
+through this module's ``python -m autograder.batch grade ...`` entry point, which
+runs the very same ``grade`` command with that one setting applied.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from autograder import __version__
+from autograder.config import PROJECT_ROOT
+
+METADATA = "submission_metadata.yml"
+SHARED_ENV = "HW7_SHARED_SANDBOX"
+KILL_MARGIN_SECONDS = 120.0
+STATE = "batch.json"
+
+
+# --------------------------------------------------------------------------- YAML subset
+
+
+class YamlError(ValueError):
+    """The metadata file uses YAML this small parser does not read."""
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse the block-style YAML subset Gradescope's export writes (mappings, lists, scalars).
+
+    Scalars stay strings ('' and "" quoting understood; ~ and null become None), so a
+    student id such as 00123 keeps its zeros. Flow collections other than [] and {}
+    and anchors are kept as plain strings. Comments and '---' are ignored.
+    """
+    lines: list[tuple[int, str]] = []
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    i = 0
+    while i < len(raw):
+        line = raw[i].rstrip()
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#") or stripped in ("---", "...") or stripped.startswith("%"):
+            i += 1
+            continue
+        if "\t" in line[: len(line) - len(stripped)]:
+            raise YamlError(f"line {i + 1}: tabs in indentation")
+        lines.append((len(line) - len(stripped), _strip_comment(stripped)))
+        # block scalars (| or >): swallow the more-indented lines that follow as text
+        if re.search(r"(^|:\s|^-\s)[|>][-+]?\s*$", stripped):
+            indent = len(line) - len(stripped)
+            block = []
+            i += 1
+            while i < len(raw) and (not raw[i].strip() or len(raw[i]) - len(raw[i].lstrip(" ")) > indent):
+                block.append(raw[i].strip())
+                i += 1
+            lines[-1] = (indent, re.sub(r"[|>][-+]?\s*$", "", lines[-1][1]) + _quote("\n".join(block).strip()))
+            continue
+        i += 1
+    if not lines:
+        return None
+    value, pos = _parse_block(lines, 0, lines[0][0])
+    if pos != len(lines):
+        raise YamlError(f"unexpected indentation near {lines[pos][1]!r}")
+    return value
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _strip_comment(text: str) -> str:
+    quote = None
+    for k, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"" and (k == 0 or text[k - 1] in " :-[{,"):
+            quote = ch
+        elif ch == "#" and k > 0 and text[k - 1] == " ":
+            return text[:k].rstrip()
+    return text
+
+
+def _parse_block(lines: list[tuple[int, str]], pos: int, indent: int) -> tuple[Any, int]:
+    if lines[pos][1].startswith("- ") or lines[pos][1] == "-":
+        return _parse_list(lines, pos, indent)
+    return _parse_map(lines, pos, indent)
+
+
+def _parse_list(lines, pos, indent):
+    items = []
+    while pos < len(lines) and lines[pos][0] == indent and (lines[pos][1].startswith("- ") or lines[pos][1] == "-"):
+        rest = lines[pos][1][1:].lstrip(" ")
+        if not rest:
+            pos += 1
+            if pos < len(lines) and lines[pos][0] > indent:
+                value, pos = _parse_block(lines, pos, lines[pos][0])
+            else:
+                value = None
+            items.append(value)
+            continue
+        inner = indent + (len(lines[pos][1]) - len(rest))
+        if _split_key(rest) is not None or rest.startswith("- "):
+            # "- key: value" opens a mapping (or list) whose first line is on the dash's line
+            lines[pos] = (inner, rest)
+            value, pos = _parse_block(lines, pos, inner)
+        else:
+            value = _scalar(rest)
+            pos += 1
+        items.append(value)
+    return items, pos
+
+
+def _parse_map(lines, pos, indent):
+    mapping: dict[str, Any] = {}
+    while pos < len(lines) and lines[pos][0] == indent:
+        text = lines[pos][1]
+        split = _split_key(text)
+        if split is None:
+            raise YamlError(f"expected 'key: value', got {text!r}")
+        key, rest = split
+        pos += 1
+        if rest:
+            mapping[key] = _scalar(rest)
+        elif pos < len(lines) and (lines[pos][0] > indent or (lines[pos][0] == indent and lines[pos][1].startswith("- "))):
+            mapping[key], pos = _parse_block(lines, pos, lines[pos][0])
+        else:
+            mapping[key] = None
+    return mapping, pos
+
+
+def _split_key(text: str) -> tuple[str, str] | None:
+    """'key: value' -> (key, value); also Ruby-symbol keys such as ':name: Jane'."""
+    if text[:1] in "'\"":
+        end = _closing_quote(text)
+        if end is None or not text[end + 1 :].lstrip().startswith(":"):
+            return None
+        key = _scalar(text[: end + 1])
+        rest = text[end + 1 :].lstrip()[1:].strip()
+        return str(key), rest
+    if text.startswith("- "):
+        return None
+    start = 1 if text.startswith(":") else 0
+    for k in range(start, len(text)):
+        if text[k] == ":" and (k + 1 == len(text) or text[k + 1] == " "):
+            key = text[:k].strip()
+            if not key:
+                return None
+            return key, text[k + 1 :].strip()
+    return None
+
+
+def _closing_quote(text: str) -> int | None:
+    quote = text[0]
+    k = 1
+    while k < len(text):
+        if quote == "'" and text[k] == "'":
+            if k + 1 < len(text) and text[k + 1] == "'":
+                k += 2
+                continue
+            return k
+        if quote == '"':
+            if text[k] == "\\":
+                k += 2
+                continue
+            if text[k] == '"':
+                return k
+        k += 1
+    return None
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "/": "/", " ": " ", "e": "\x1b", "a": "\a", "b": "\b", "N": "\u0085", "_": "\u00a0"}
+
+
+def _scalar(text: str) -> Any:
+    text = text.strip()
+    if text in ("~", "null", "Null", "NULL"):
+        return None
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    if text[:1] == "'" and text.endswith("'") and len(text) >= 2:
+        return text[1:-1].replace("''", "'")
+    if text[:1] == '"' and text.endswith('"') and len(text) >= 2:
+        body, out, k = text[1:-1], [], 0
+        while k < len(body):
+            ch = body[k]
+            if ch == "\\" and k + 1 < len(body):
+                nxt = body[k + 1]
+                width = {"x": 2, "u": 4, "U": 8}.get(nxt)
+                if width and re.fullmatch(r"[0-9a-fA-F]{%d}" % width, body[k + 2 : k + 2 + width] or ""):
+                    out.append(chr(int(body[k + 2 : k + 2 + width], 16)))
+                    k += 2 + width
+                    continue
+                out.append(_ESCAPES.get(nxt, nxt))
+                k += 2
+                continue
+            out.append(ch)
+            k += 1
+        return "".join(out)
+    return text
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+@dataclass
+class Student:
+    name: str = ""
+    email: str = ""
+    sid: str = ""
+
+
+@dataclass
+class Submission:
+    name: str  # folder (or zip stem) name; the output sub-folder
+    path: Path | None  # None: listed in the metadata, but no folder was exported
+    students: list[Student] = field(default_factory=list)
+
+
+def _field(entry: dict, key: str) -> str:
+    for k in (f":{key}", key):
+        if k in entry and entry[k] is not None:
+            return str(entry[k])
+    return ""
+
+
+def read_metadata(path: Path) -> dict[str, list[Student]]:
+    """submission folder -> its submitters, from Gradescope's submission_metadata.yml."""
+    data = parse_yaml(path.read_text(encoding="utf-8", errors="replace"))
+    out: dict[str, list[Student]] = {}
+    if not isinstance(data, dict):
+        raise YamlError(f"{path.name}: expected a mapping of submission folders")
+    for folder, info in data.items():
+        students = []
+        if isinstance(info, dict):
+            submitters = info.get(":submitters", info.get("submitters")) or []
+            if isinstance(submitters, dict):
+                submitters = [submitters]
+            for s in submitters if isinstance(submitters, list) else []:
+                if isinstance(s, dict):
+                    students.append(Student(_field(s, "name"), _field(s, "email"), _field(s, "sid")))
+        out[str(folder)] = students
+    return out
+
+
+def discover(root: Path, exclude: Path | None = None) -> tuple[list[Submission], list[str]]:
+    """The submissions under ``root``: Gradescope's export layout, or a plain folder of zips/folders."""
+    notes: list[str] = []
+    root = root.resolve()
+    if not (root / METADATA).is_file():
+        inner = [d for d in root.iterdir() if d.is_dir() and (d / METADATA).is_file()]
+        if len(inner) == 1:
+            notes.append(f"using the Gradescope export in {inner[0].name}/")
+            root = inner[0]
+    metadata: dict[str, list[Student]] = {}
+    if (root / METADATA).is_file():
+        try:
+            metadata = read_metadata(root / METADATA)
+            notes.append(f"{METADATA}: {len(metadata)} submissions, {sum(len(v) for v in metadata.values())} students")
+        except (YamlError, OSError, UnicodeError) as exc:
+            notes.append(f"could not read {METADATA} ({exc}); rows will name submission folders only")
+    excluded = exclude.resolve() if exclude else None
+    entries: dict[str, Path] = {}
+    for path in sorted(root.iterdir()):
+        if path.name.startswith(".") or path.name in ("__MACOSX", "__pycache__") or path.name == METADATA:
+            continue
+        if excluded is not None and (path.resolve() == excluded or excluded.is_relative_to(path.resolve())):
+            continue
+        if path.is_dir():
+            name = path.name
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            name = path.stem
+        else:
+            continue
+        if name in entries:
+            name = path.name
+        entries[name] = path
+    subs = [Submission(name, path, metadata.get(name, [])) for name, path in entries.items()]
+    subs += [Submission(name, None, students) for name, students in metadata.items() if name not in entries]
+    subs.sort(key=lambda s: natural_key(s.name))
+    return subs, notes
+
+
+def natural_key(text: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def fingerprint(rubric_path: Path, only: tuple[str, ...]) -> str:
+    """What must match for a finished result to be reused: rubric bytes, grader version, --only."""
+    digest = hashlib.sha256()
+    digest.update(Path(rubric_path).read_bytes())
+    digest.update(f"\0grader {__version__}\0only {','.join(only)}".encode())
+    return digest.hexdigest()[:16]
+
+
+def submission_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.is_file():
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()[:16]
+    for folder, dirs, names in os.walk(path, followlinks=False):
+        dirs.sort()
+        for name in sorted(names):
+            full = Path(folder) / name
+            rel = full.relative_to(path).as_posix()
+            try:
+                info = full.lstat()
+            except OSError:
+                continue
+            digest.update(f"{rel}\0{info.st_size}\0".encode())
+            if full.is_file() and not full.is_symlink() and info.st_size <= 16 * 1024 * 1024:
+                digest.update(hashlib.sha256(full.read_bytes()).digest())
+            else:
+                digest.update(str(info.st_mtime_ns).encode())
+    return digest.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- grading one
+
+
+@dataclass
+class Outcome:
+    """One submission's grade, as it goes into grades.csv."""
+
+    submission: str
+    students: list[Student]
+    parts: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    max_score: float = 0.0
+    status: str = ""
+    seconds: float = 0.0
+    reused: bool = False
+
+
+@dataclass
+class BatchOptions:
+    out: Path
+    jobs: int = 1
+    only: tuple[str, ...] = ()
+    rubric_path: Path | None = None
+    deadline: float | None = None
+    sandbox_user: str | None = None
+    force: bool = False
+
+
+def grade_command(submission: Path, results: Path, options: BatchOptions, shared: bool) -> list[str]:
+    entry = ["-m", "autograder"] if (not shared or grade_cli_honours_shared()) else ["-m", "autograder.batch"]
+    command = [sys.executable, *entry, "grade", str(submission), "--results", str(results), "--quiet"]
+    if options.only:
+        command += ["--only", ",".join(options.only)]
+    if options.rubric_path:
+        command += ["--rubric", str(Path(options.rubric_path).resolve())]
+    if options.deadline:
+        command += ["--deadline", str(options.deadline)]
+    if options.sandbox_user:
+        command += ["--sandbox-user", options.sandbox_user]
+    return command
+
+
+@functools.lru_cache(maxsize=None)
+def grade_cli_honours_shared() -> bool:
+    """True once autograder/cli/grade.py reads HW7_SHARED_SANDBOX itself."""
+    try:
+        return SHARED_ENV in (PROJECT_ROOT / "autograder" / "cli" / "grade.py").read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+class Runner:
+    """Grades submissions in subprocesses and can stop them all (by their own process group ids)."""
+
+    def __init__(self, options: BatchOptions, wall_seconds: float) -> None:
+        self.options = options
+        self.wall_seconds = wall_seconds
+        self._procs: dict[int, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        self.stopping = False
+
+    def grade(self, sub: Submission, part_ids: list[str], fp: str, sub_hash: str) -> Outcome:
+        folder = self.options.out / sub.name
+        folder.mkdir(parents=True, exist_ok=True)
+        results = folder / "results.json"
+        for stale in (results, folder / STATE):
+            if stale.exists():
+                stale.unlink()
+        shared = self.options.jobs > 1
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(PROJECT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        if shared:
+            env[SHARED_ENV] = "1"
+        else:
+            env.pop(SHARED_ENV, None)
+        command = grade_command(sub.path, results, self.options, shared)
+        started = time.monotonic()
+        timed_out = False
+        with open(folder / "grader.log", "wb") as log:
+            log.write(("$ " + " ".join(command) + "\n").encode())
+            log.flush()
+            proc = subprocess.Popen(command, cwd=str(PROJECT_ROOT), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            with self._lock:
+                self._procs[proc.pid] = proc
+            try:
+                proc.wait(timeout=self.wall_seconds)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                self._kill(proc)
+            finally:
+                with self._lock:
+                    self._procs.pop(proc.pid, None)
+        seconds = time.monotonic() - started
+        outcome = read_outcome(sub, results, part_ids)
+        outcome.seconds = seconds
+        if self.stopping and not _finished(results):
+            outcome.status = "interrupted"
+        elif timed_out:
+            outcome.status = f"error: timed out after {self.wall_seconds:.0f} s (stopped)"
+        elif not outcome.status or (proc.returncode != 0 and outcome.status.startswith("error")):
+            tail = _last_line(folder / "grader.log")
+            outcome.status = f"error: grader exited with status {proc.returncode}" + (f": {tail}" if tail else "")
+        state = {"fingerprint": fp, "submission_hash": sub_hash, "status": outcome.status, "seconds": round(seconds, 2), "exit_code": proc.returncode}
+        _write_json(folder / STATE, state)
+        return outcome
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the grader's own session: it, its supervisor and workers
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def stop_all(self) -> None:
+        self.stopping = True
+        with self._lock:
+            procs = list(self._procs.values())
+        for proc in procs:
+            self._kill(proc)
+
+
+def _finished(results: Path) -> bool:
+    try:
+        return bool(json.loads(results.read_text()).get("extra_data", {}).get("finished"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [l.strip() for l in log.read_text(errors="replace").splitlines() if l.strip() and not l.startswith("$ ")]
+    except OSError:
+        return ""
+    return lines[-1][:200] if lines else ""
+
+
+def read_outcome(sub: Submission, results: Path, part_ids: list[str]) -> Outcome:
+    """Points per part, total and status from a results.json (status '' when there is none)."""
+    outcome = Outcome(sub.name, sub.students, parts={p: 0.0 for p in part_ids})
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return outcome
+    if not isinstance(data, dict):
+        outcome.status = "error: results.json is not a JSON object"
+        return outcome
+    for test in data.get("tests", []) or []:
+        part = str(test.get("number", "")).split(".")[0]
+        outcome.parts[part] = outcome.parts.get(part, 0.0) + float(test.get("score", 0) or 0)
+        outcome.max_score += float(test.get("max_score", 0) or 0)
+    outcome.total = float(data.get("score", 0) or 0)
+    extra = data.get("extra_data", {}) if isinstance(data.get("extra_data"), dict) else {}
+    if not extra.get("finished"):
+        first = str(data.get("output", "")).strip().splitlines()
+        outcome.status = "error: grading did not finish" + (f" ({first[0][:120]})" if first else "")
+    else:
+        found = (extra.get("submission") or {}).get("modules") or {}
+        problems = (extra.get("submission") or {}).get("problems") or []
+        if not found:
+            outcome.status = "no modules: " + (problems[0][:160] if problems else "none of the homework modules were found")
+        else:
+            outcome.status = "ok"
+    return outcome
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+class Progress:
+    """A progress bar with ETA on stderr (one line per submission when stderr is not a terminal)."""
+
+    def __init__(self, total: int, to_grade: int, stream: TextIO = sys.stderr) -> None:
+        self.total = total
+        self.to_grade = to_grade
+        self.done = 0
+        self.graded = 0
+        self.stream = stream
+        self.started = time.monotonic()
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def update(self, outcome: Outcome) -> None:
+        self.done += 1
+        if not outcome.reused:
+            self.graded += 1
+        elapsed = time.monotonic() - self.started
+        remaining = self.to_grade - self.graded
+        eta = elapsed / self.graded * remaining if self.graded else 0.0
+        width = 28
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        what = "reused" if outcome.reused else f"{outcome.seconds:.0f} s"
+        line = (
+            f"[{bar}] {self.done}/{self.total}  elapsed {_clock(elapsed)}  ETA {_clock(eta)}  "
+            f"{outcome.submission}: {outcome.total:g}/{outcome.max_score:g} {outcome.status.split(':')[0]} ({what})"
+        )
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line[:200])
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@dataclass
+class BatchReport:
+    outcomes: list[Outcome]
+    graded: int
+    reused: int
+    seconds: float
+    interrupted: bool
+    notes: list[str]
+    csv_path: Path
+
+
+def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> BatchReport:
+    from autograder import rubric as rubric_mod
+
+    rubric_path = Path(options.rubric_path or rubric_mod.RUBRIC_PATH)
+    rubric = rubric_mod.load(rubric_path)
+    part_ids = list(dict.fromkeys(c.part for c in rubric.checks))
+    options.out.mkdir(parents=True, exist_ok=True)
+    fp = fingerprint(rubric_path, options.only)
+    subs, notes = discover(root, exclude=options.out)
+    for note in notes:
+        log(note)
+    manifest = options.out / STATE
+    previous = _read_json(manifest)
+    if previous and previous.get("fingerprint") != fp:
+        log(
+            f"The rubric, grader version or --only changed since the last run in {options.out} "
+            f"(grader {previous.get('grader_version')} -> {__version__}, fingerprint {previous.get('fingerprint')} -> {fp}): regrading every submission."
+        )
+    _write_json(manifest, {"fingerprint": fp, "grader_version": __version__, "rubric": str(rubric_path), "rubric_version": rubric.grader.version, "only": list(options.only), "submissions": len(subs), "state": "running"})
+
+    outcomes: dict[str, Outcome] = {}
+    todo: list[tuple[Submission, str]] = []
+    for sub in subs:
+        if sub.path is None:
+            o = Outcome(sub.name, sub.students, parts={p: 0.0 for p in part_ids}, status="error: listed in the metadata but no submission folder was exported")
+            outcomes[sub.name] = o
+            continue
+        sub_hash = submission_hash(sub.path)
+        state = _read_json(options.out / sub.name / STATE)
+        results = options.out / sub.name / "results.json"
+        if not options.force and state and state.get("fingerprint") == fp and state.get("submission_hash") == sub_hash and _finished(results):
+            o = read_outcome(sub, results, part_ids)
+            o.seconds = float(state.get("seconds", 0.0))
+            o.reused = True
+            outcomes[sub.name] = o
+            continue
+        todo.append((sub, sub_hash))
+    reused = len(outcomes)
+    if reused:
+        log(f"Resuming: {reused} submission(s) already graded with this rubric and grader are reused; {len(todo)} to grade.")
+    deadline = options.deadline or rubric.grader.deadline_seconds
+    runner = Runner(options, wall_seconds=deadline + KILL_MARGIN_SECONDS)
+    progress = Progress(len(subs), len(todo))
+    for o in list(outcomes.values()):
+        progress.update(o)
+    csv_path = options.out / "grades.csv"
+    started = time.monotonic()
+    interrupted = False
+    write_csv(csv_path, [outcomes[s.name] for s in subs if s.name in outcomes], part_ids)
+    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+    try:
+        pending = {pool.submit(runner.grade, sub, part_ids, fp, h): sub for sub, h in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                sub = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # a failure of the batch machinery for one submission
+                    outcome = Outcome(sub.name, sub.students, parts={p: 0.0 for p in part_ids}, status=f"error: {type(exc).__name__}: {exc}")
+                outcomes[sub.name] = outcome
+                progress.update(outcome)
+                write_csv(csv_path, [outcomes[s.name] for s in subs if s.name in outcomes], part_ids)
+    except KeyboardInterrupt:
+        interrupted = True
+        runner.stop_all()
+        for future in list(pending):
+            future.cancel()
+        log("\nInterrupted: stopping the graders. Run the same command again to resume; finished submissions are kept.")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    seconds = time.monotonic() - started
+    ordered = [outcomes[s.name] for s in subs if s.name in outcomes]
+    write_csv(csv_path, ordered, part_ids)
+    graded = len(ordered) - reused
+    _write_json(
+        manifest,
+        {
+            "fingerprint": fp,
+            "grader_version": __version__,
+            "rubric": str(rubric_path),
+            "rubric_version": rubric.grader.version,
+            "only": list(options.only),
+            "submissions": len(subs),
+            "graded_this_run": graded,
+            "reused": reused,
+            "jobs": options.jobs,
+            "seconds": round(seconds, 1),
+            "submissions_per_minute": round(graded / seconds * 60, 2) if graded and seconds > 0 else None,
+            "state": "interrupted" if interrupted else "complete",
+        },
+    )
+    return BatchReport(ordered, graded, reused, seconds, interrupted, notes, csv_path)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def csv_header(part_ids: list[str]) -> list[str]:
+    return ["submission", "student", "sid", "email", *part_ids, "total", "max", "status", "seconds"]
+
+
+def csv_rows(outcomes: list[Outcome], part_ids: list[str]) -> list[list[str]]:
+    rows = []
+    for o in outcomes:
+        for s in o.students or [Student(name="")]:
+            rows.append(
+                [o.submission, s.name or o.submission, s.sid, s.email, *(_num(o.parts.get(p, 0.0)) for p in part_ids), _num(o.total), _num(o.max_score), o.status, f"{o.seconds:.1f}"]
+            )
+    return rows
+
+
+def write_csv(path: Path, outcomes: list[Outcome], part_ids: list[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(csv_header(part_ids))
+    writer.writerows(csv_rows(outcomes, part_ids))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _num(value: float) -> str:
+    return f"{round(float(value), 4):g}"
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare(old_csv: Path, new_csv: Path) -> list[str]:
+    """Who gained or lost points, and in which part, between two grades.csv files."""
+    old, new = _read_grades(old_csv), _read_grades(new_csv)
+    lines: list[str] = []
+    gained = lost = same = 0
+    for key, row in new.items():
+        before = old.get(key)
+        if before is None:
+            lines.append(f"new      {_who(row)}: {row.get('total', '')} (not in {old_csv.name})")
+            continue
+        parts = [c for c in row if c in before and c not in _NON_PART_COLUMNS]
+        deltas = []
+        for part in parts:
+            d = _float(row[part]) - _float(before[part])
+            if abs(d) > 1e-9:
+                deltas.append(f"{part} {d:+g}")
+        total_delta = _float(row.get("total")) - _float(before.get("total"))
+        if not deltas and abs(total_delta) <= 1e-9:
+            same += 1
+            continue
+        word = "gained" if total_delta > 1e-9 else "lost" if total_delta < -1e-9 else "moved"
+        gained += word == "gained"
+        lost += word == "lost"
+        status = f" [status {before.get('status')} -> {row.get('status')}]" if before.get("status") != row.get("status") else ""
+        lines.append(f"{word:<8} {_who(row)}: {before.get('total')} -> {row.get('total')} ({total_delta:+g}): {', '.join(deltas) or 'no part changed'}{status}")
+    for key, row in old.items():
+        if key not in new:
+            lines.append(f"missing  {_who(row)}: {row.get('total', '')} (only in {old_csv.name})")
+    lines.append(f"{gained} gained, {lost} lost, {same} unchanged, {sum(1 for k in new if k not in old)} new, {sum(1 for k in old if k not in new)} missing.")
+    return lines
+
+
+_NON_PART_COLUMNS = {"submission", "student", "sid", "email", "total", "max", "status", "seconds"}
+
+
+def _read_grades(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    out = {}
+    for row in rows:
+        key = row.get("sid") or row.get("email") or row.get("student") or row.get("submission") or ""
+        if key in out:
+            key = f"{key} ({row.get('submission', '')})"
+        out[key] = row
+    return out
+
+
+def _who(row: dict[str, str]) -> str:
+    name = row.get("student") or row.get("submission") or "?"
+    extra = row.get("sid") or row.get("email")
+    return f"{name} ({extra})" if extra else name
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _child_main(argv: list[str]) -> int:
+    """``python -m autograder.batch grade ...``: the grade command, with HW7_SHARED_SANDBOX honoured."""
+    import autograder.cli.grade as grade_cli
+    from autograder.cli import main
+    from autograder.config import GradeConfig
+
+    if os.environ.get(SHARED_ENV) == "1":
+        grade_cli.GradeConfig = functools.partial(GradeConfig, kill_whole_uid=False)
+    return main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
