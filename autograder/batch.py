@@ -9,20 +9,19 @@ Layout of the output folder::
     OUT/<submission>/batch.json        fingerprint, submission hash, status, seconds
 
 Resuming: a submission is skipped when its results.json finished and its batch.json
-has the current fingerprint (sha256 of rubric.toml + grader version + --only) and the
+has the current fingerprint (sha256 of rubric.toml + grader version + --only/--deadline) and the
 same submission hash. Anything else is graded (again). One broken submission never
 stops the batch; its row's status says why.
 
-Parallel graders share the sandbox uid, so each must kill only its own workers:
-the child gets ``HW7_SHARED_SANDBOX=1`` (``GradeConfig.kill_whole_uid=False``).
-Until ``autograder/cli/grade.py`` reads that variable itself, the child is started
-through this module's ``python -m autograder.batch grade ...`` entry point, which
-runs the very same ``grade`` command with that one setting applied.
+Each submission is graded by ``python -m autograder grade`` in its own process
+session (its own sandbox supervisor and workers). With ``--jobs`` above 1 (or
+``--shared-sandbox``: other graders run on this machine) the graders share the
+sandbox uid, so each is told ``--shared-sandbox`` (and ``HW7_SHARED_SANDBOX=1``):
+it kills only its own workers, never every process of the uid.
 """
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
 import io
 import json
@@ -318,11 +317,11 @@ def natural_key(text: str) -> list:
 # --------------------------------------------------------------------------- fingerprints
 
 
-def fingerprint(rubric_path: Path, only: tuple[str, ...]) -> str:
-    """What must match for a finished result to be reused: rubric bytes, grader version, --only."""
+def fingerprint(rubric_path: Path, only: tuple[str, ...], deadline: float | None = None) -> str:
+    """What must match for a finished result to be reused: rubric bytes, grader version, --only, --deadline."""
     digest = hashlib.sha256()
     digest.update(Path(rubric_path).read_bytes())
-    digest.update(f"\0grader {__version__}\0only {','.join(only)}".encode())
+    digest.update(f"\0grader {__version__}\0only {','.join(only)}\0deadline {deadline or ''}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -364,7 +363,8 @@ class Outcome:
     max_score: float = 0.0
     status: str = ""
     seconds: float = 0.0
-    reused: bool = False
+    reused: bool = False  # a finished result from an earlier run, with the same fingerprint
+    graded: bool = False  # a grader ran for it in this run
 
 
 @dataclass
@@ -376,11 +376,13 @@ class BatchOptions:
     deadline: float | None = None
     sandbox_user: str | None = None
     force: bool = False
+    shared_sandbox: bool = False  # other graders use the sandbox uid too (also implied by jobs > 1)
 
 
 def grade_command(submission: Path, results: Path, options: BatchOptions, shared: bool) -> list[str]:
-    entry = ["-m", "autograder"] if (not shared or grade_cli_honours_shared()) else ["-m", "autograder.batch"]
-    command = [sys.executable, *entry, "grade", str(submission), "--results", str(results), "--quiet"]
+    command = [sys.executable, "-m", "autograder", "grade", str(submission), "--results", str(results), "--quiet"]
+    if shared:
+        command.append("--shared-sandbox")
     if options.only:
         command += ["--only", ",".join(options.only)]
     if options.rubric_path:
@@ -390,15 +392,6 @@ def grade_command(submission: Path, results: Path, options: BatchOptions, shared
     if options.sandbox_user:
         command += ["--sandbox-user", options.sandbox_user]
     return command
-
-
-@functools.lru_cache(maxsize=None)
-def grade_cli_honours_shared() -> bool:
-    """True once autograder/cli/grade.py reads HW7_SHARED_SANDBOX itself."""
-    try:
-        return SHARED_ENV in (PROJECT_ROOT / "autograder" / "cli" / "grade.py").read_text(encoding="utf-8")
-    except OSError:
-        return False
 
 
 class Runner:
@@ -418,7 +411,7 @@ class Runner:
         for stale in (results, folder / STATE):
             if stale.exists():
                 stale.unlink()
-        shared = self.options.jobs > 1
+        shared = self.options.jobs > 1 or self.options.shared_sandbox
         env = dict(os.environ)
         env["PYTHONPATH"] = str(PROJECT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         if shared:
@@ -445,6 +438,7 @@ class Runner:
         seconds = time.monotonic() - started
         outcome = read_outcome(sub, results, part_ids)
         outcome.seconds = seconds
+        outcome.graded = True
         if self.stopping and not _finished(results):
             outcome.status = "interrupted"
         elif timed_out:
@@ -535,15 +529,15 @@ class Progress:
 
     def update(self, outcome: Outcome) -> None:
         self.done += 1
-        if not outcome.reused:
+        if outcome.graded:
             self.graded += 1
         elapsed = time.monotonic() - self.started
-        remaining = self.to_grade - self.graded
+        remaining = max(0, self.to_grade - self.graded)
         eta = elapsed / self.graded * remaining if self.graded else 0.0
         width = 28
         filled = int(width * self.done / max(self.total, 1))
         bar = "#" * filled + "." * (width - filled)
-        what = "reused" if outcome.reused else f"{outcome.seconds:.0f} s"
+        what = f"{outcome.seconds:.0f} s" if outcome.graded else "reused" if outcome.reused else "not graded"
         line = (
             f"[{bar}] {self.done}/{self.total}  elapsed {_clock(elapsed)}  ETA {_clock(eta)}  "
             f"{outcome.submission}: {outcome.total:g}/{outcome.max_score:g} {outcome.status.split(':')[0]} ({what})"
@@ -580,7 +574,7 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
     rubric = rubric_mod.load(rubric_path)
     part_ids = list(dict.fromkeys(c.part for c in rubric.checks))
     options.out.mkdir(parents=True, exist_ok=True)
-    fp = fingerprint(rubric_path, options.only)
+    fp = fingerprint(rubric_path, options.only, options.deadline)
     subs, notes = discover(root, exclude=options.out)
     for note in notes:
         log(note)
@@ -610,7 +604,7 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
             outcomes[sub.name] = o
             continue
         todo.append((sub, sub_hash))
-    reused = len(outcomes)
+    reused = sum(o.reused for o in outcomes.values())
     if reused:
         log(f"Resuming: {reused} submission(s) already graded with this rubric and grader are reused; {len(todo)} to grade.")
     deadline = options.deadline or rubric.grader.deadline_seconds
@@ -647,7 +641,7 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
     seconds = time.monotonic() - started
     ordered = [outcomes[s.name] for s in subs if s.name in outcomes]
     write_csv(csv_path, ordered, part_ids)
-    graded = len(ordered) - reused
+    graded = sum(o.graded for o in ordered)
     _write_json(
         manifest,
         {
@@ -777,18 +771,3 @@ def _write_json(path: Path, payload: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-
-
-def _child_main(argv: list[str]) -> int:
-    """``python -m autograder.batch grade ...``: the grade command, with HW7_SHARED_SANDBOX honoured."""
-    import autograder.cli.grade as grade_cli
-    from autograder.cli import main
-    from autograder.config import GradeConfig
-
-    if os.environ.get(SHARED_ENV) == "1":
-        grade_cli.GradeConfig = functools.partial(GradeConfig, kill_whole_uid=False)
-    return main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1:]))

@@ -1,0 +1,280 @@
+"""Part 2 (q_rnn_last_name): letterToIndex and the RecurrentClassifier surname model.
+
+2.1 letterToIndex over the whole alphabet; 2.2 the layers, state_dict keys (in
+order) and shapes; 2.3 forward against the reference loaded with the student's
+(seeded, random) weights, on padded batches; 2.4 a short seeded training run on
+the real surnames with the grader's loop, scored on held-out names whose labels
+stay on this side, against the reference trained by the same loop from the same
+initial weights.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+
+from autograder.checks import check
+from autograder.checks.context import Ctx
+from autograder.checks.reference import module, t64
+from autograder.probes.part2 import fit, predict  # the grader's training loop, shared with the worker
+
+MODULE = "q_rnn_last_name"
+ATTRIBUTE_CLASSES = {"embedding": "Embedding", "rnn": "RNN", "drop": "Dropout", "output": "Linear"}
+
+# RecurrentClassifier(11, 13, 17, 2, 0.1, 'rnn'): the homework's layer names, in state_dict order.
+FACT_ARGS = (11, 13, 17, 2, 0.1)
+FACT_STATE = [
+    ("embedding.weight", [11, 13]),
+    ("rnn.weight_ih_l0", [13, 13]),
+    ("rnn.weight_hh_l0", [13, 13]),
+    ("rnn.bias_ih_l0", [13]),
+    ("rnn.bias_hh_l0", [13]),
+    ("rnn.weight_ih_l1", [13, 13]),
+    ("rnn.weight_hh_l1", [13, 13]),
+    ("rnn.bias_ih_l1", [13]),
+    ("rnn.bias_hh_l1", [13]),
+    ("output.weight", [17, 13]),
+    ("output.bias", [17]),
+]
+
+
+def ref():
+    return module(MODULE)
+
+
+def describe(args: tuple) -> str:
+    return "RecurrentClassifier(" + ", ".join(repr(a) for a in args) + ", 'rnn')"
+
+
+seeds = st.integers(min_value=0, max_value=2**16)
+dropouts = st.sampled_from([0.0, 0.1, 0.25, 0.5])
+
+
+# ----------------------------------------------------------------------------- 2.1
+
+
+@check("2.1")
+def letter_to_index(ctx: Ctx) -> None:
+    letters = ref().all_letters
+    out = ctx.call("2.letter_index", letters=letters)
+    got = list(out["indices"])
+    ctx.equal(len(got), len(letters), "number of letters indexed")
+    for letter, value in zip(letters, got):
+        expected = ref().letterToIndex(letter)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or value != expected:
+            ctx.fail("value", what=f"letterToIndex({letter!r}) (its position in all_letters = ascii_letters + \" .,;'\")", expected=expected, got=value)
+
+
+# ----------------------------------------------------------------------------- 2.2
+
+
+def check_structure(ctx: Ctx, args: tuple, out: dict, keys: list[str], shapes: list[list[int]]) -> None:
+    vocab_size, rnn_size, n_categories, num_layers, dropout = args
+    what = describe(args)
+    for name, cls in ATTRIBUTE_CLASSES.items():
+        info = out["attributes"][name]
+        if not info["present"]:
+            ctx.fail("value", what=f"attribute {name!r} of {what}", expected=f"an nn.{cls}", got="no such attribute")
+        if cls not in info["classes"]:
+            ctx.fail("value", what=f"type of attribute {name!r} of {what}", expected=f"nn.{cls}", got=", ".join(info["classes"]) or "not a torch.nn module")
+    ctx.equal(out["keys"], keys, f"state_dict keys of {what}, in order (create embedding, rnn, drop, output in that order)")
+    for key, got, expected in zip(keys, out["shapes"], shapes):
+        ctx.equal(list(got), list(expected), f"shape of state_dict entry {key!r} of {what}")
+    padding = out["attributes"]["embedding"]["padding_idx"]
+    ctx.equal(padding, None, f"embedding.padding_idx of {what} (the homework's embedding has no padding_idx)")
+    ctx.equal(out["attributes"]["drop"]["p"], float(dropout), f"drop.p of {what} (nn.Dropout(dropout))")
+    if num_layers > 1:
+        ctx.equal(out["attributes"]["rnn"]["dropout"], float(dropout), f"rnn.dropout of {what} (dropout between the {num_layers} RNN layers)")
+
+
+def reference_state(args: tuple) -> tuple[list[str], list[list[int]]]:
+    model = ref().RecurrentClassifier(*args, "rnn")
+    state = model.state_dict()
+    return list(state), [list(v.shape) for v in state.values()]
+
+
+@check("2.2")
+def classifier_structure(ctx: Ctx) -> None:
+    out = ctx.call("2.structure", vocab_size=FACT_ARGS[0], rnn_size=FACT_ARGS[1], n_categories=FACT_ARGS[2], num_layers=FACT_ARGS[3], dropout=FACT_ARGS[4])
+    check_structure(ctx, FACT_ARGS, out, [k for k, _ in FACT_STATE], [s for _, s in FACT_STATE])
+
+    def test(ex):
+        args = (ex["vocab_size"], ex["rnn_size"], ex["n_categories"], ex["num_layers"], ex["dropout"])
+        got = ctx.call("2.structure", **ex)
+        check_structure(ctx, args, got, *reference_state(args))
+
+    ctx.for_all(
+        st.fixed_dictionaries(
+            {
+                "vocab_size": st.integers(2, 60),
+                "rnn_size": st.integers(1, 12),
+                "n_categories": st.integers(1, 20),
+                "num_layers": st.integers(1, 3),
+                "dropout": dropouts,
+            }
+        ),
+        test,
+    )
+
+
+# ----------------------------------------------------------------------------- 2.3
+
+
+def padded_batch(vocab_size: int, batch: int, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Letters 0..vocab-2 padded with vocab-1; at least one row ends before the last column."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, steps + 1, size=batch)
+    lengths[rng.integers(batch)] = rng.integers(1, steps)  # last_pos <= T-2 for this row
+    x = np.full((batch, steps), vocab_size - 1, dtype=np.int64)
+    for row, length in enumerate(lengths):
+        x[row, :length] = rng.integers(0, max(vocab_size - 1, 1), size=length)
+    return x, (lengths - 1).astype(np.int64)
+
+
+def reference_with(args: tuple, state: dict, what: str, ctx: Ctx) -> torch.nn.Module:
+    """The reference classifier holding the student's weights (loaded by state_dict name; order is 2.2's business)."""
+    model = ref().RecurrentClassifier(*args, "rnn").double()
+    expected = list(model.state_dict())
+    if sorted(state) != sorted(expected):
+        ctx.fail("value", what=f"state_dict keys of {what} (the grader loads your weights into the reference by these names; see check 2.2)", expected=expected, got=list(state))
+    try:
+        model.load_state_dict({k: t64(v) for k, v in state.items()})
+    except RuntimeError as exc:
+        ctx.fail("value", what=f"state_dict of {what} (see check 2.2)", expected="the homework's shapes", got=str(exc).splitlines()[-1].strip())
+    return model.eval()
+
+
+def forward_case(ctx: Ctx, args: tuple, x: np.ndarray, last_pos: np.ndarray, seed: int) -> None:
+    vocab_size, rnn_size, n_categories, num_layers, dropout = args
+    out = ctx.call("2.forward", vocab_size=vocab_size, rnn_size=rnn_size, n_categories=n_categories, num_layers=num_layers, dropout=dropout, x=x, last_pos=last_pos, seed=seed)
+    what = describe(args)
+    model = reference_with(args, out["state"], what, ctx)
+    with torch.no_grad():
+        expected = model(torch.as_tensor(x), torch.as_tensor(last_pos)).numpy()
+    ctx.close(
+        out["logits"],
+        expected,
+        f"logits of {what} in eval mode on a padded batch of shape {x.shape}, last_pos={last_pos.tolist()} "
+        "(each row's RNN output at last_pos, not at the padded end)",
+    )
+
+
+@check("2.3")
+def classifier_forward(ctx: Ctx) -> None:
+    # A fixed padded batch first: names of 6, 2 and 4 letters padded to 6 columns (pad token 57).
+    last_pos = np.array([5, 1, 3], dtype=np.int64)
+    x = np.full((3, 6), 57, dtype=np.int64)
+    letters = np.random.default_rng(ctx.seed).integers(0, 57, size=(3, 6))
+    for row, pos in enumerate(last_pos):
+        x[row, : pos + 1] = letters[row, : pos + 1]
+    forward_case(ctx, (58, 5, 4, 1, 0.0), x, last_pos, ctx.seed)
+
+    def test(ex):
+        args = (ex["vocab_size"], ex["rnn_size"], ex["n_categories"], ex["num_layers"], ex["dropout"])
+        x, last_pos = padded_batch(ex["vocab_size"], ex["batch"], ex["steps"], ex["seed"])
+        forward_case(ctx, args, x, last_pos, ex["seed"])
+
+    ctx.for_all(
+        st.fixed_dictionaries(
+            {
+                "vocab_size": st.integers(2, 60),
+                "rnn_size": st.integers(1, 8),
+                "n_categories": st.integers(1, 6),
+                "num_layers": st.integers(1, 3),
+                "dropout": dropouts,
+                "batch": st.integers(1, 5),
+                "steps": st.integers(2, 10),
+                "seed": seeds,
+            }
+        ),
+        test,
+    )
+
+
+# ----------------------------------------------------------------------------- 2.4
+
+# Budget: 8000 of the 16,059 training names, rnn_size 64, 3 epochs of Adam (lr 5e-3,
+# batches of 32 equal-length names, gradients clipped to norm 1): about 2 s of CPU per side.
+# Calibration (reference, 5 seeds, 2000 held-out names): 73.7-75.8% held-out accuracy; a
+# correct implementation trained from the same start differs by 0.0 points (the
+# trajectories coincide). Realistic bugs land far below: embedding and RNN not trained
+# (output detached) -12.6 to -14.5 points; reading the letter before last_pos -5 to -8.
+# Thresholds: within ACCURACY_MARGIN (5 points) of the reference from the same start, and
+# above ACCURACY_FLOOR (60%, 14+ points under the reference; the majority class is 46%).
+TRAIN_NAMES = 8000
+EVAL_NAMES = 2000
+TRAIN_HPARAMS = {"rnn_size": 64, "epochs": 3, "lr": 5e-3, "batch_size": 32, "max_grad_norm": 1.0}
+ACCURACY_MARGIN = 0.05
+ACCURACY_FLOOR = 0.60
+
+
+@lru_cache(maxsize=1)
+def datasets():
+    return ref().load_datasets()
+
+
+def training_accuracies(ctx: Ctx, seed: int) -> tuple[float, float]:
+    """(student, reference) held-out accuracy after the grader's training loop, from the student's initial weights."""
+    q = ref()
+    train_data, eval_data, categories = datasets()
+    rng = np.random.default_rng(seed)
+    train_index = np.sort(rng.choice(len(train_data.y), TRAIN_NAMES, replace=False))
+    eval_index = rng.choice(len(eval_data.y), EVAL_NAMES, replace=False)
+    eval_last_pos = eval_data.last_pos[eval_index]
+    eval_x = eval_data.x[eval_index, : int(eval_last_pos.max()) + 1]
+    eval_y = eval_data.y[eval_index].numpy()  # the held-out labels stay on this side
+    hp = TRAIN_HPARAMS
+    out = ctx.call(
+        "2.train",
+        alphabet=q.all_letters,
+        pad=q.pad,
+        vocab_size=q.vocab_size,
+        rnn_size=hp["rnn_size"],
+        train_index=train_index,
+        eval_x=eval_x.numpy(),
+        eval_last_pos=eval_last_pos.numpy(),
+        epochs=hp["epochs"],
+        lr=hp["lr"],
+        batch_size=hp["batch_size"],
+        max_grad_norm=hp["max_grad_norm"],
+        seed=seed,
+    )
+    args = (q.vocab_size, hp["rnn_size"], len(categories), 1, 0.0)
+    what = describe(args)
+    logits = np.asarray(out["logits"], dtype=np.float64)
+    if logits.shape != (EVAL_NAMES, len(categories)):
+        ctx.fail("shape", what=f"held-out logits of the trained {what}", expected=(EVAL_NAMES, len(categories)), got=tuple(logits.shape))
+    if not np.all(np.isfinite(logits)):
+        ctx.fail("value", what=f"held-out logits of {what} after training", expected="finite numbers", got="NaN or Inf (training diverged)")
+    accuracy = float(np.mean(logits.argmax(axis=1) == eval_y))
+
+    model = reference_with(args, out["init"], what, ctx).float()
+    tx, tl, ty = (t[torch.as_tensor(train_index)] for t in train_data)
+    torch.manual_seed(seed)
+    fit(model, tx, tl, ty, len(categories), hp["epochs"], hp["lr"], hp["batch_size"], seed, hp["max_grad_norm"])
+    expected = predict(model, eval_x, eval_last_pos, len(categories)).numpy()
+    return accuracy, float(np.mean(expected.argmax(axis=1) == eval_y))
+
+
+def required_accuracy(reference_accuracy: float) -> float:
+    return max(reference_accuracy - ACCURACY_MARGIN, ACCURACY_FLOOR)
+
+
+@check("2.4")
+def classifier_trains(ctx: Ctx) -> None:
+    accuracy, reference_accuracy = training_accuracies(ctx, ctx.seed)
+    hp = TRAIN_HPARAMS
+    what = describe((ref().vocab_size, hp["rnn_size"], len(datasets()[2]), 1, 0.0))
+    budget = f"{hp['epochs']} epochs of Adam (lr {hp['lr']}, batches of {hp['batch_size']}) on {TRAIN_NAMES} training surnames"
+    needed = required_accuracy(reference_accuracy)
+    if not accuracy >= needed:
+        ctx.fail(
+            "value",
+            what=f"held-out accuracy on {EVAL_NAMES} surnames of your {what} after {budget} (the grader's training loop, not your train function), started from the same weights as the reference",
+            expected=f">= {needed:.1%} (reference: {reference_accuracy:.1%}, less {ACCURACY_MARGIN:.0%}, and at least {ACCURACY_FLOOR:.0%})",
+            got=f"{accuracy:.1%}",
+        )

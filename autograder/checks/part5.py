@@ -1,0 +1,437 @@
+"""Part 5 (q_graph_clustering): 5c RBF adjacency, 5d degree matrix, 5e normalisation,
+5f spectral embedding + KMeans, 5g column-stochastic matrix and the end-to-end result.
+
+Every input is drawn here and every comparison is made here. Choices that let a
+different but correct implementation pass:
+- 5d accepts D and, as the course notebook words it, D^{-1/2} (decided on a fixed
+  example, then required consistently); inputs are symmetric, so row and column
+  sums agree.
+- 5f compares the embedding as a subspace (projectors), because SVD routines
+  return different bases of the top singular subspace; inputs have a clear spectral
+  gap so that subspace is well defined. Labels are compared up to renaming the
+  clusters, on inputs whose clusters any KMeans run recovers.
+- 5g uses non-symmetric inputs, so normalising rows instead of columns fails.
+"""
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import numpy as np
+from hypothesis import strategies as st
+from sklearn.metrics import adjusted_rand_score
+
+from autograder.checks import check
+from autograder.checks.compare import as_array
+from autograder.checks.context import Ctx
+from autograder.checks.reference import module
+
+MODULE = "q_graph_clustering"
+HOMEWORK_GAMMA = 7.5
+HOMEWORK_SAMPLES = 2000
+HOMEWORK_SEED = 170
+END_TO_END_ARI = 0.95
+
+
+def ref():
+    return module(MODULE)
+
+
+seeds = st.integers(min_value=0, max_value=2**16)
+
+
+def shape_of(ctx: Ctx, value, shape: tuple[int, ...], what: str) -> np.ndarray:
+    array = as_array(value, what)
+    if array.shape != shape:
+        ctx.fail("shape", what=what, expected=shape, got=tuple(array.shape))
+    return array.astype(np.float64)
+
+
+def finite(ctx: Ctx, array: np.ndarray, what: str) -> None:
+    bad = ~np.isfinite(array)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        ctx.fail("value", what=f"{what} at index {index}", expected="a finite number", got=float(array[index]))
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def point_cloud(seed: int, n: int, d: int, scale: float) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, d)) * scale
+
+
+def cloud_examples():
+    return st.fixed_dictionaries(
+        {
+            "n": st.integers(1, 30),
+            "d": st.integers(1, 4),
+            "scale": st.sampled_from([0.3, 1.0]),
+            "gamma": st.floats(0.05, 2.0, allow_nan=False, allow_infinity=False).map(lambda g: round(g, 4)),
+            "seed": seeds,
+        }
+    )
+
+
+def symmetric_weights(ex: dict) -> np.ndarray:
+    """A symmetric non-negative weight matrix: an RBF graph of a point cloud, or random weights."""
+    rng = np.random.default_rng(ex["seed"])
+    n = ex["n"]
+    if ex["kind"] == "rbf":
+        X = rng.standard_normal((n, 2)) * 0.8
+        return ref().get_adjacency_matrix(ex["gamma"], X)
+    W = rng.uniform(0.0, 1.0, (n, n)) * rng.uniform(0.2, 3.0, (n, 1))
+    W = (W + W.T) / 2
+    W[rng.random((n, n)) < 0.2] = 0.0
+    W = np.triu(W) + np.triu(W, 1).T  # zeros placed symmetrically
+    np.fill_diagonal(W, rng.uniform(0.5, 2.0, n))  # every degree stays positive
+    return W
+
+
+def weight_examples():
+    return st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(["rbf", "random"]),
+            "n": st.integers(1, 25),
+            "gamma": st.sampled_from([0.1, 0.5, 2.0]),
+            "seed": seeds,
+        }
+    )
+
+
+def random_orthonormal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    q, _ = np.linalg.qr(rng.standard_normal((n, k)))
+    return q
+
+
+def gapped_matrix(ex: dict) -> np.ndarray:
+    """Non-symmetric M with k nearly equal top singular values well above the rest."""
+    rng = np.random.default_rng(ex["seed"])
+    n, k = ex["n"], ex["k"]
+    U, V = random_orthonormal(rng, n, k), random_orthonormal(rng, n, k)
+    top = 3.0 - 0.01 * np.arange(k)
+    noise = rng.standard_normal((n, n)) * (0.25 / np.sqrt(n))
+    return U @ np.diag(top) @ V.T + noise
+
+
+def simplex(k: int) -> np.ndarray:
+    """k centred points at unit distance from the origin in k-1 dimensions."""
+    centred = np.eye(k) - 1.0 / k
+    basis, _ = np.linalg.qr(centred.T)
+    points = centred @ basis[:, : k - 1]
+    return points / np.linalg.norm(points[0])
+
+
+def _symmetric_orthonormal(R: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(R.T @ R)
+    return R @ v @ np.diag(w**-0.5) @ v.T
+
+
+def _clustered_basis(rng: np.random.Generator, labels: np.ndarray, k: int) -> np.ndarray:
+    """An orthonormal n x k basis whose rows form k tight clusters (by ``labels``), with a spread along column 0."""
+    n = labels.shape[0]
+    R = np.empty((n, k))
+    R[:, 0] = 1.0 + 0.3 * rng.uniform(-1.0, 1.0, n)
+    rotation, _ = np.linalg.qr(rng.standard_normal((k - 1, k - 1)))
+    R[:, 1:] = simplex(k)[labels] @ rotation + 0.02 * rng.standard_normal((n, k - 1))
+    return _symmetric_orthonormal(R)
+
+
+def clustered_matrix(ex: dict) -> tuple[np.ndarray, np.ndarray]:
+    """M = U S W^T + T whose top-k left singular vectors U cluster cleanly by ``labels``.
+
+    The first singular value is 50 times the others and U's rows spread along that
+    direction, so KMeans on the rows of M (or on U scaled by S) splits along the
+    spread instead of finding the clusters. W has the same clusters, so the labels
+    alone do not tell U from V. T is small and orthogonal to U and W.
+    """
+    rng = np.random.default_rng(ex["seed"])
+    n, k = ex["n"], ex["k"]
+    labels = np.concatenate([np.arange(k), rng.integers(0, k, n - k)])
+    rng.shuffle(labels)
+    U = _clustered_basis(rng, labels, k)
+    W = _clustered_basis(rng, labels, k)
+    s = np.concatenate([[50.0], np.linspace(1.2, 1.0, k - 1)])
+    left = (np.eye(n) - U @ U.T) @ random_orthonormal(rng, n, n)
+    right = (np.eye(n) - W @ W.T) @ random_orthonormal(rng, n, n)
+    tail = left @ np.diag(rng.uniform(0.0, 0.05, n)) @ right.T
+    return U @ np.diag(s) @ W.T + tail, labels
+
+
+def positive_matrix(ex: dict) -> np.ndarray:
+    """A non-symmetric matrix with non-negative entries and column sums far from row sums."""
+    rng = np.random.default_rng(ex["seed"])
+    n = ex["n"]
+    M = rng.uniform(0.05, 1.0, (n, n)) * rng.uniform(0.1, 5.0, (1, n)) * rng.uniform(0.1, 5.0, (n, 1))
+    if ex["zeros"]:
+        M[rng.random((n, n)) < 0.3] = 0.0
+        M[rng.integers(0, n, n), np.arange(n)] = rng.uniform(0.5, 1.0, n)  # no empty column
+    return M
+
+
+# ----------------------------------------------------------------------------- 5c
+
+FIXED_X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+FIXED_GAMMA = 0.5
+FIXED_A = np.exp(-FIXED_GAMMA * np.array([[0.0, 1.0, 4.0], [1.0, 0.0, 5.0], [4.0, 5.0, 0.0]]))
+
+
+def adjacency(ctx: Ctx, gamma: float, X: np.ndarray) -> np.ndarray:
+    n = X.shape[0]
+    what = f"get_adjacency_matrix({gamma}, X) for X of shape {X.shape}"
+    A = shape_of(ctx, ctx.call("5c.adjacency", gamma=gamma, X=X)["A"], (n, n), what)
+    finite(ctx, A, what)
+    return A
+
+
+@check("5c.1")
+def adjacency_matches(ctx: Ctx) -> None:
+    A = adjacency(ctx, FIXED_GAMMA, FIXED_X)
+    ctx.close(A, FIXED_A, "get_adjacency_matrix(0.5, X) for the points (0,0), (1,0), (0,2): A_ij = exp(-0.5 ||x_i - x_j||^2)")
+
+    def test(ex):
+        X = point_cloud(ex["seed"], ex["n"], ex["d"], ex["scale"])
+        A = adjacency(ctx, ex["gamma"], X)
+        expected = ref().get_adjacency_matrix(ex["gamma"], X)
+        ctx.close(A, expected, f"get_adjacency_matrix({ex['gamma']}, X) for {ex['n']} random points in {ex['d']}-D (A_ij = exp(-gamma ||x_i - x_j||^2))")
+
+    ctx.for_all(cloud_examples(), test)
+
+
+@check("5c.2")
+def adjacency_properties(ctx: Ctx) -> None:
+    def test(ex):
+        X = point_cloud(ex["seed"], ex["n"], ex["d"], ex["scale"])
+        A = adjacency(ctx, ex["gamma"], X)
+        what = f"get_adjacency_matrix({ex['gamma']}, X) for {ex['n']} points"
+        ctx.close(A, A.T, f"{what}, compared with its transpose (A must be symmetric)", rtol=1e-9, atol=1e-12)
+        ctx.close(np.diag(A), np.ones(ex["n"]), f"{what}: the diagonal (exp(0) = 1)", rtol=0.0, atol=1e-9)
+        low, high = float(A.min()), float(A.max())
+        if not low > 0.0:
+            ctx.fail("value", what=f"{what}: smallest entry (every weight exp(-gamma d^2) is positive)", expected="> 0", got=low)
+        if high > 1.0 + 1e-9:
+            ctx.fail("value", what=f"{what}: largest entry (exp(-gamma d^2) <= 1 for gamma > 0)", expected="<= 1", got=high)
+
+    ctx.for_all(cloud_examples(), test)
+
+
+# ----------------------------------------------------------------------------- 5d
+
+FORM_D = "D"
+FORM_INV_SQRT = "D^{-1/2}"
+
+
+def degree(ctx: Ctx, A: np.ndarray, what: str) -> np.ndarray:
+    n = A.shape[0]
+    D = shape_of(ctx, ctx.call("5d.degree", A=A)["D"], (n, n), what)
+    finite(ctx, D, what)
+    return D
+
+
+def degree_form(D: np.ndarray, A: np.ndarray) -> str | None:
+    """Which accepted form D is: diag(column sums) or diag(column sums)^(-1/2); None for neither."""
+    d = A.sum(axis=0)
+    for form, diagonal in ((FORM_D, d), (FORM_INV_SQRT, d**-0.5)):
+        if np.allclose(D, np.diag(diagonal), rtol=1e-6, atol=1e-9):
+            return form
+    return None
+
+
+def expected_degree(A: np.ndarray, form: str) -> np.ndarray:
+    D = ref().get_degree_matrix(A)
+    if form == FORM_INV_SQRT:
+        return np.diag(np.diag(D) ** -0.5)
+    return D
+
+
+FIXED_W = np.array([[1.0, 0.5, 0.25], [0.5, 1.0, 2.0], [0.25, 2.0, 1.0]])
+
+
+@check("5d.1")
+def degree_matrix(ctx: Ctx) -> None:
+    """D = diag(column sums of A), or D^{-1/2} as the course notebook words it: both are accepted."""
+    what = "get_degree_matrix(A) for A = [[1, 0.5, 0.25], [0.5, 1, 2], [0.25, 2, 1]]"
+    D = degree(ctx, FIXED_W, what)
+    form = degree_form(D, FIXED_W)
+    if form is None:
+        ctx.close(D, ref().get_degree_matrix(FIXED_W), f"{what} (the diagonal matrix of column sums of A; D^(-1/2) is accepted too)")
+        form = FORM_D
+    ctx.notes.append(f"get_degree_matrix returns {form}")
+
+    def test(ex):
+        A = symmetric_weights(ex)
+        expected = expected_degree(A, form)
+        what = f"get_degree_matrix(A) for a symmetric {ex['n']}x{ex['n']} weight matrix A"
+        D = degree(ctx, A, what)
+        ctx.close(D, expected, f"{what} (diagonal matrix of column sums{', to the power -1/2, as on the fixed example' if form == FORM_INV_SQRT else ''}; off-diagonal entries 0)")
+
+    ctx.for_all(weight_examples(), test)
+
+
+# ----------------------------------------------------------------------------- 5e
+
+
+@check("5e.1")
+def normalized_adjacency(ctx: Ctx) -> None:
+    def run(A: np.ndarray, what: str) -> None:
+        n = A.shape[0]
+        M = shape_of(ctx, ctx.call("5e.normalize", A=A)["M"], (n, n), what)
+        finite(ctx, M, what)
+        ctx.close(M, ref().normalize_adjacency(A), what + " (M = D^{-1/2} A D^{-1/2}, D = diag(column sums of A))")
+
+    run(FIXED_W, "normalize_adjacency(A) for A = [[1, 0.5, 0.25], [0.5, 1, 2], [0.25, 2, 1]]")
+    ctx.for_all(weight_examples(), lambda ex: run(symmetric_weights(ex), f"normalize_adjacency(A) for a symmetric {ex['n']}x{ex['n']} weight matrix A"))
+
+
+# ----------------------------------------------------------------------------- 5f
+
+
+def cluster(ctx: Ctx, M: np.ndarray, k: int, seed: int, context: str) -> tuple[np.ndarray, np.ndarray]:
+    """The student's (embedding, labels) for M, with shapes checked; ``context`` describes M."""
+    n = M.shape[0]
+    out = ctx.call("5f.cluster", M=M, n_clusters=k, seed=seed)
+    call = f"cluster_data(M, n_clusters={k}, seed={seed})"
+    embedding = shape_of(ctx, out["embedding"], (n, k), f"{call}[0], the embedding ({context}; one row per row of M, one column per cluster)")
+    finite(ctx, embedding, f"{call}[0] ({context})")
+    labels = as_array(out["labels"], f"{call}[1], the labels ({context})")
+    if labels.shape != (n,):
+        ctx.fail("shape", what=f"{call}[1], the labels ({context}; one label per row of M)", expected=(n,), got=tuple(labels.shape))
+    return embedding, labels
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when the two labelings are equal up to renaming the clusters."""
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def embedding_examples():
+    return st.integers(1, 4).flatmap(lambda k: st.fixed_dictionaries({"k": st.just(k), "n": st.integers(k + 2, 40), "seed": seeds}))
+
+
+@check("5f.1")
+def embedding_subspace(ctx: Ctx) -> None:
+    def test(ex):
+        k = ex["k"]
+        M = gapped_matrix(ex)
+        context = f"M a non-symmetric {ex['n']}x{ex['n']} matrix"
+        E, _ = cluster(ctx, M, k, HOMEWORK_SEED, context)
+        what = f"cluster_data(M, n_clusters={k}, seed={HOMEWORK_SEED})[0] = E, the embedding ({context})"
+        ctx.close(E.T @ E, np.eye(k), f"{what}: E^T E (the columns of E are orthonormal singular vectors)", rtol=0.0, atol=1e-6)
+        U = np.linalg.svd(M)[0][:, :k]
+        ctx.close(E @ E.T, U @ U.T, f"{what}: the projector E E^T onto the span of E, against the projector onto the span of the top-{k} LEFT singular vectors of M (any basis of that subspace is accepted)", rtol=0.0, atol=1e-6)
+
+    ctx.for_all(embedding_examples(), test)
+
+
+def label_examples():
+    return st.integers(2, 4).flatmap(lambda k: st.fixed_dictionaries({"k": st.just(k), "n": st.integers(max(3 * k, 10), 50), "seed": seeds}))
+
+
+@check("5f.2")
+def cluster_labels(ctx: Ctx) -> None:
+    def test(ex):
+        k = ex["k"]
+        M, _ = clustered_matrix(ex)
+        context = f"M a {ex['n']}x{ex['n']} matrix whose top-{k} left singular vectors have rows in {k} clear clusters"
+        _, labels = cluster(ctx, M, k, HOMEWORK_SEED, context)
+        _, expected = ref().cluster_data(M, k, HOMEWORK_SEED)
+        if not same_partition(labels, np.asarray(expected)):
+            ari = adjusted_rand_score(expected, labels)
+            ctx.fail(
+                "value",
+                what=(
+                    f"cluster_data(M, n_clusters={k}, seed={HOMEWORK_SEED})[1], the labels ({context}): adjusted Rand index against the "
+                    "reference labels (KMeans on the rows of the embedding; any renaming of the clusters is accepted)"
+                ),
+                expected=1.0,
+                got=float(ari),
+            )
+
+    ctx.for_all(label_examples(), test)
+
+
+# ----------------------------------------------------------------------------- 5g
+
+FIXED_M = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+
+def stochastic(ctx: Ctx, M: np.ndarray, what: str) -> np.ndarray:
+    S = shape_of(ctx, ctx.call("5g.stochastic", M=M)["S"], M.shape, what)
+    finite(ctx, S, what)
+    return S
+
+
+@check("5g.1")
+def stochastic_matrix(ctx: Ctx) -> None:
+    def run(M: np.ndarray, what: str) -> None:
+        S = stochastic(ctx, M, what)
+        if S.min() < 0:
+            ctx.fail("value", what=f"{what}: smallest entry (a transition matrix has no negative entries)", expected=">= 0", got=float(S.min()))
+        ctx.close(S.sum(axis=0), np.ones(M.shape[1]), f"{what}: column sums (every COLUMN must sum to 1)", rtol=0.0, atol=1e-9)
+        ctx.close(S, ref().stochastic_matrix_converter(M), f"{what} (each column of M divided by its sum)")
+
+    run(FIXED_M, "stochastic_matrix_converter(M) for M = [[1, 2], [3, 4]]")
+    examples = st.fixed_dictionaries({"n": st.integers(1, 20), "zeros": st.booleans(), "seed": seeds})
+    ctx.for_all(examples, lambda ex: run(positive_matrix(ex), f"stochastic_matrix_converter(M) for a non-symmetric non-negative {ex['n']}x{ex['n']} M"))
+
+
+# ----------------------------------------------------------------------------- 5g end to end
+
+
+@lru_cache(maxsize=1)
+def homework_data() -> tuple[np.ndarray, np.ndarray]:
+    X, y = ref().get_data(HOMEWORK_SAMPLES, HOMEWORK_SEED)
+    return np.asarray(X, dtype=np.float64), np.asarray(y)
+
+
+def student_normalized(ctx: Ctx, A: np.ndarray, timings: dict) -> tuple[np.ndarray, str]:
+    """The student's M: normalize_adjacency(A), or (notebook version) built from get_degree_matrix(A)."""
+    n = A.shape[0]
+    t0 = time.monotonic()
+    out = ctx.call("5e.normalize", A=A, optional=True)
+    timings["normalize"] = time.monotonic() - t0
+    if out["M"] is not None:
+        M = shape_of(ctx, out["M"], (n, n), "normalize_adjacency(A) on the homework data")
+        return M, "normalize_adjacency(A)"
+    D = degree(ctx, A, "get_degree_matrix(A) on the homework data")
+    form = degree_form(D, A)
+    if form is None:
+        ctx.fail("value", what=f"get_degree_matrix(A) on the homework data ({out['why']}, so M = D^(-1/2) A D^(-1/2) is built from your degree matrix)", expected="diag(column sums of A) or its inverse square root", got="neither")
+    w = np.diag(D) ** -0.5 if form == FORM_D else np.diag(D)
+    return w[:, None] * A * w[None, :], "D^(-1/2) A D^(-1/2) with D from get_degree_matrix(A)"
+
+
+@check("5g.2")
+def end_to_end(ctx: Ctx) -> None:
+    """Spectral clustering of the column-stochastic M recovers the three blobs (ARI >= 0.95).
+
+    The stages run in the worker one by one (the student's functions), and the
+    intermediate matrices pass through this side, which also holds the blob labels.
+    """
+    X, y = homework_data()
+    n = X.shape[0]
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    A = adjacency(ctx, HOMEWORK_GAMMA, X)
+    timings["adjacency"] = time.monotonic() - t0
+    M, how = student_normalized(ctx, A, timings)
+    finite(ctx, M, how + " on the homework data")
+    t0 = time.monotonic()
+    S = stochastic(ctx, M, "stochastic_matrix_converter(M) on the homework data")
+    timings["stochastic"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    _, labels = cluster(ctx, S, 3, HOMEWORK_SEED, "M = M_stoch of the homework data")
+    timings["cluster"] = time.monotonic() - t0
+    ctx.notes.append("5g.2 stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    ari = float(adjusted_rand_score(y, labels))
+    if not ari >= END_TO_END_ARI:
+        ctx.fail(
+            "value",
+            what=(
+                f"adjusted Rand index against the true blob labels of cluster_data(stochastic_matrix_converter(M), 3, 170)[1], "
+                f"with M = {how} and A = get_adjacency_matrix({HOMEWORK_GAMMA}, X) for X = get_data({n}, {HOMEWORK_SEED})"
+            ),
+            expected=f">= {END_TO_END_ARI}",
+            got=round(ari, 4),
+        )

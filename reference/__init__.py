@@ -1,0 +1,1 @@
+"""Reference solutions for EECS 182 Homework 7 (the instructor-side modules)."""

@@ -1,0 +1,266 @@
+"""Part 2 (q_rnn_last_name) checks: the reference gets full marks, the template gets zero with
+"not implemented" on every check, each realistic bug costs exactly its own check, and
+legitimately different implementations get full marks.
+
+Every submission is graded once per test module (sandboxed, part 2 only) and shared by the
+tests. The training check's margin across seeds is measured in-process (slow).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import TEMPLATE, failed_ids, make_submission, run_grade, scores
+
+PART = "2"
+MODULE = "q_rnn_last_name"
+CHECKS = ("2.1", "2.2", "2.3", "2.4")
+
+FORWARD_BODY = """        rnn_out, _ = self.rnn(self.embedding(x))
+        index = last_pos.view(-1, 1, 1).expand(-1, 1, rnn_out.size(2))
+        last = rnn_out.gather(1, index).squeeze(1)
+        return self.output(self.drop(last))"""
+
+INIT_BODY = """        self.embedding = nn.Embedding(vocab_size, rnn_size)
+        between_layers = dropout if num_layers > 1 else 0.0
+        if model_type == "rnn":
+            self.rnn = nn.RNN(
+                rnn_size,
+                rnn_size,
+                num_layers=num_layers,
+                nonlinearity="tanh",
+                dropout=between_layers,
+                batch_first=True,
+            )"""
+
+LETTER = "return all_letters.index(letter)"
+
+# ------------------------------------------------------------------ realistic bugs: patch -> the check it costs
+
+BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "letter_index_off_by_one": ("2.1", [(LETTER, "return all_letters.index(letter) + 1")]),
+    "embedding_padding_idx": ("2.2", [("self.embedding = nn.Embedding(vocab_size, rnn_size)", "self.embedding = nn.Embedding(vocab_size, rnn_size, padding_idx=vocab_size - 1)")]),
+    "reads_last_column": ("2.3", [(FORWARD_BODY, "        rnn_out, _ = self.rnn(self.embedding(x))\n        return self.output(self.drop(rnn_out[:, -1]))")]),
+    "features_detached": ("2.4", [("last = rnn_out.gather(1, index).squeeze(1)", "last = rnn_out.gather(1, index).squeeze(1).detach()")]),
+}
+
+# More bugs, each graded separately (slow): patch -> the check it costs.
+MORE_BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "rnn_dropout_not_passed": ("2.2", [("                dropout=between_layers,\n                batch_first=True,\n            )", "                batch_first=True,\n            )")]),
+    "output_created_first": (
+        "2.2",
+        [
+            ("        self.output = nn.Linear(rnn_size, n_categories)\n", ""),
+            ("        self.embedding = nn.Embedding(vocab_size, rnn_size)\n", "        self.output = nn.Linear(rnn_size, n_categories)\n        self.embedding = nn.Embedding(vocab_size, rnn_size)\n"),
+        ],
+    ),
+    "returns_log_probabilities": ("2.3", [("return self.output(self.drop(last))", "return torch.log_softmax(self.output(self.drop(last)), dim=1)")]),
+    "parameters_frozen": ("2.4", [("        self.output = nn.Linear(rnn_size, n_categories)\n", "        self.output = nn.Linear(rnn_size, n_categories)\n        self.requires_grad_(False)\n")]),
+}
+
+# Reading the letter before last_pos is a forward bug (2.3); trained that way the model also
+# scores a few points lower, so 2.4 may fail too, flagged as depending on 2.3.
+OFF_BY_ONE = [("index = last_pos.view(-1, 1, 1)", "index = (last_pos - 1).clamp(min=0).view(-1, 1, 1)")]
+
+# ------------------------------------------------------------------ legitimately different, correct implementations
+
+ALTERNATIVES: dict[str, list[tuple[str, str]]] = {
+    # A dict lookup, dropout passed straight to nn.RNN (also with one layer), indexing by arange.
+    "arange_indexing": [
+        (LETTER, "return {c: i for i, c in enumerate(all_letters)}[letter]"),
+        (INIT_BODY, """        self.embedding = nn.Embedding(vocab_size, rnn_size)
+        if model_type == "rnn":
+            self.rnn = nn.RNN(rnn_size, rnn_size, num_layers, batch_first=True, dropout=dropout)"""),
+        (FORWARD_BODY, """        out, _ = self.rnn(self.embedding(x))
+        last = out[torch.arange(out.shape[0]), last_pos, :]
+        return self.output(self.drop(last))"""),
+    ],
+    # A loop over the alphabet, a time-major RNN (batch_first=False) and an explicit loop over rows.
+    "time_major_loop": [
+        (LETTER, "for i, c in enumerate(all_letters):\n        if c == letter:\n            return i\n    raise ValueError(letter)"),
+        ("                batch_first=True,\n            )", "            )"),
+        (FORWARD_BODY, """        out, _ = self.rnn(self.embedding(x).transpose(0, 1))  # (T, B, H)
+        rows = []
+        for i in range(x.shape[0]):
+            rows.append(out[int(last_pos[i]), i])
+        return self.output(self.drop(torch.stack(rows)))"""),
+    ],
+}
+
+# A packed sequence whose final hidden state is the output at last_pos (slow).
+PACKED = [
+    (FORWARD_BODY, """        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(x), (last_pos + 1).cpu(), batch_first=True, enforce_sorted=False)
+        _, h_n = self.rnn(packed)
+        return self.output(self.drop(h_n[-1]))"""),
+]
+
+
+# ------------------------------------------------------------------ grading each submission once
+
+
+class Graded:
+    """Grades each named submission once (sandboxed, only part 2) and keeps the results."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.results: dict[str, dict] = {}
+        self.seconds: dict[str, dict[str, float]] = {}
+
+    def __call__(self, name: str, patches: list[tuple[str, str]] | None = None, source: Path | None = None) -> dict:
+        if name not in self.results:
+            folder = self.root / name
+            kwargs = {"source": source} if source is not None else {}
+            make_submission(folder / "submission", {MODULE: patches} if patches else None, modules=(MODULE,), **kwargs)
+            report, results = run_grade(folder / "submission", folder / "results.json", only=(PART,), kill_whole_uid=False)
+            self.results[name] = results
+            self.seconds[name] = {o.id: o.seconds for o in report.outcomes if o.id.startswith(PART + ".")}
+        return self.results[name]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    return Graded(tmp_path_factory.mktemp("part2"))
+
+
+def messages(results: dict) -> dict[str, str]:
+    return {t["number"]: t["output"] for t in results["tests"]}
+
+
+def part_scores(results: dict) -> dict[str, tuple[float, float]]:
+    return {k: v for k, v in scores(results).items() if k.startswith(PART + ".")}
+
+
+# ------------------------------------------------------------------ fast: one grading per submission
+
+
+def test_reference_gets_full_marks(graded: Graded) -> None:
+    results = graded("reference")
+    got = part_scores(results)
+    assert sorted(got) == list(CHECKS)
+    assert all(score == full > 0 for score, full in got.values()), {k: messages(results)[k] for k, (s, f) in got.items() if s < f}
+
+
+def test_every_check_fits_its_budget_on_the_reference(graded: Graded) -> None:
+    graded("reference")
+    seconds = graded.seconds["reference"]
+    assert max(seconds[c] for c in ("2.1", "2.2", "2.3")) < 15, seconds
+    assert seconds["2.4"] < 45, seconds  # about 2 s of training per side when the machine is idle
+
+
+def test_template_gets_zero_with_not_implemented_on_every_check(graded: Graded) -> None:
+    results = graded("template", source=TEMPLATE)
+    got = part_scores(results)
+    assert all(score == 0 for score, _ in got.values()), got
+    for check_id, text in messages(results).items():
+        if check_id.startswith(PART + "."):
+            assert "Not implemented yet" in text, (check_id, text)
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_a_realistic_bug_costs_exactly_its_check(graded: Graded, bug: str) -> None:
+    check_id, patches = BUGS[bug]
+    results = graded(bug, patches)
+    assert failed_ids(results, only=(PART + ".",)) == {check_id}, {k: v for k, v in messages(results).items() if k.startswith(PART + ".")}
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_a_different_correct_implementation_gets_full_marks(graded: Graded, name: str) -> None:
+    results = graded(name, ALTERNATIVES[name])
+    assert failed_ids(results, only=(PART + ".",)) == set(), {k: v for k, v in messages(results).items() if k.startswith(PART + ".")}
+
+
+def test_messages_name_the_mistake(graded: Graded) -> None:
+    def text(bug: str) -> str:
+        return messages(graded(bug, BUGS[bug][1]))[BUGS[bug][0]]
+
+    assert "letterToIndex('a')" in text("letter_index_off_by_one") and "expected 0, got 1" in text("letter_index_off_by_one")
+    assert "padding_idx" in text("embedding_padding_idx")
+    assert "last_pos" in text("reads_last_column") and "Smallest failing input" not in text("reads_last_column")  # the fixed batch catches it
+    assert "held-out accuracy" in text("features_detached") and "reference:" in text("features_detached")
+
+
+# ------------------------------------------------------------------ slow: more bugs, a third alternative
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", sorted(MORE_BUGS))
+def test_more_realistic_bugs_cost_exactly_their_check(graded: Graded, bug: str) -> None:
+    check_id, patches = MORE_BUGS[bug]
+    results = graded(bug, patches)
+    assert failed_ids(results, only=(PART + ".",)) == {check_id}, {k: v for k, v in messages(results).items() if k.startswith(PART + ".")}
+
+
+@pytest.mark.slow
+def test_reading_the_letter_before_last_pos_fails_forward(graded: Graded) -> None:
+    results = graded("last_pos_minus_one", OFF_BY_ONE)
+    failed = failed_ids(results, only=(PART + ".",))
+    assert "2.3" in failed and failed <= {"2.3", "2.4"}, failed
+    if "2.4" in failed:
+        first_line = messages(results)["2.4"].splitlines()[0]
+        assert first_line.startswith("This check runs your code for") and "2.3" in first_line, first_line
+
+
+@pytest.mark.slow
+def test_a_packed_sequence_implementation_gets_full_marks(graded: Graded) -> None:
+    results = graded("packed", PACKED)
+    assert failed_ids(results, only=(PART + ".",)) == set(), messages(results)
+
+
+# ------------------------------------------------------------------ slow: the training check across seeds (in-process)
+
+def _check_seed() -> int:
+    from autograder.checks.context import check_seed
+
+    return check_seed("2.4")
+
+
+SEEDS = (_check_seed(), 0, 1, 2, 3, 4)  # the seed the grader uses, then five more
+
+
+def training_margin(submission: Path, seed: int) -> tuple[float, float, float]:
+    """(student accuracy, reference accuracy, accuracy needed) of check 2.4 run with ``seed``."""
+    from autograder import rubric as rubric_mod
+    from autograder.checks import part2
+    from autograder.checks.context import Ctx
+    from autograder.sandbox.inprocess import InProcessSandbox
+
+    entry = rubric_mod.load(rubric_mod.RUBRIC_PATH).by_id()["2.4"]
+    sandbox = InProcessSandbox(str(submission))
+    ctx = Ctx(entry, lambda: sandbox.open(cpu_seconds=0, memory_mb=0), time.monotonic() + 600)
+    try:
+        accuracy, reference_accuracy = part2.training_accuracies(ctx, seed)
+    finally:
+        if ctx.session is not None:
+            ctx.session.close()
+    return accuracy, reference_accuracy, part2.required_accuracy(reference_accuracy)
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("part2_seeds")
+    folders = {"reference": make_submission(root / "reference", modules=(MODULE,))}
+    for name, patches in {**ALTERNATIVES, "packed": PACKED}.items():
+        folders[name] = make_submission(root / name, {MODULE: patches}, modules=(MODULE,))
+    folders["features_detached"] = make_submission(root / "features_detached", {MODULE: BUGS["features_detached"][1]}, modules=(MODULE,))
+    return folders
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["reference", *sorted(ALTERNATIVES), "packed"])
+def test_correct_implementations_pass_training_with_a_wide_margin_for_many_seeds(submissions: dict[str, Path], name: str) -> None:
+    for seed in SEEDS:
+        accuracy, reference_accuracy, needed = training_margin(submissions[name], seed)
+        # The same start and the same batches: a correct model tracks the reference to within a point,
+        # the threshold sits 5 points below it, and the reference sits 10+ points above the 60% floor.
+        assert abs(accuracy - reference_accuracy) <= 0.01, (name, seed, accuracy, reference_accuracy)
+        assert accuracy - needed >= 0.04, (name, seed, accuracy, needed)
+        assert reference_accuracy >= 0.70, (seed, reference_accuracy)
+
+
+@pytest.mark.slow
+def test_untrained_features_fail_training_for_many_seeds(submissions: dict[str, Path]) -> None:
+    for seed in SEEDS:
+        accuracy, reference_accuracy, needed = training_margin(submissions["features_detached"], seed)
+        assert needed - accuracy >= 0.05, (seed, accuracy, reference_accuracy, needed)

@@ -1,0 +1,152 @@
+"""Part 3b (q_linear_autoencoder) checks: the reference gets full marks, the template gets zero with
+"not implemented" on every check, each realistic bug costs exactly its own check, and
+legitimately different implementations (expanded gradients, SVD, flipped signs, rotated bases)
+get full marks. Every submission is graded once per test module (sandboxed).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import TEMPLATE, failed_ids, make_submission, run_grade, scores
+
+PART = "3b"
+MODULE = "q_linear_autoencoder"
+CHECKS = ("3b.1", "3b.2")
+
+PCA_BODY = """    eigvals, eigvecs = np.linalg.eigh(X @ X.T)   # ascending eigenvalues
+    U_k = eigvecs[:, ::-1][:, :k].copy()"""
+
+BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "gradient_sign": ("3b.1", [("grad_W1 = -2.0 * W2.T @ RXt", "grad_W1 = 2.0 * W2.T @ RXt")]),
+    "gradient_transposed_product": ("3b.1", [("grad_W1 = -2.0 * W2.T @ RXt", "grad_W1 = -2.0 * W2.T @ RXt.T")]),
+    "gradient_missing_factor_two": ("3b.1", [("grad_W2 = -2.0 * RXt @ W1.T", "grad_W2 = -RXt @ W1.T")]),
+    "right_singular_vectors": (
+        "3b.2",
+        [(PCA_BODY, """    _, _, Vt = np.linalg.svd(X)
+    U_k = Vt.T[:, :k].copy()""")],
+    ),
+    "bottom_k_eigenvectors": ("3b.2", [("U_k = eigvecs[:, ::-1][:, :k].copy()", "U_k = eigvecs[:, :k].copy()")]),
+    "rows_not_columns": ("3b.2", [("U_k = eigvecs[:, ::-1][:, :k].copy()", "U_k = eigvecs[::-1][:k].T.copy()")]),
+}
+
+ALTERNATIVES: dict[str, list[tuple[str, str]]] = {
+    # Expanded gradient formulas; PCA from the SVD of X with every basis vector's sign flipped.
+    "alt_svd_flipped": [
+        (
+            """    R = X - W2 @ (W1 @ X)            # residual, m x n
+    RXt = R @ X.T                    # m x m
+    grad_W1 = -2.0 * W2.T @ RXt      # k x m
+    grad_W2 = -2.0 * RXt @ W1.T      # m x k""",
+            """    C = X @ X.T
+    grad_W1 = 2 * (W2.T @ W2 @ W1 @ C - W2.T @ C)
+    grad_W2 = 2 * (W2 @ W1 @ C @ W1.T - C @ W1.T)""",
+        ),
+        (
+            PCA_BODY + "\n    if k:",
+            """    U, _, _ = np.linalg.svd(X, full_matrices=True)
+    U_k = -U[:, :k]
+    if False:""",
+        ),
+    ],
+    # einsum gradients in float32 through torch; an eigh basis turned by a random rotation inside the subspace.
+    "alt_rotated_float32": [
+        (
+            """    R = X - W2 @ (W1 @ X)            # residual, m x n
+    RXt = R @ X.T                    # m x m
+    grad_W1 = -2.0 * W2.T @ RXt      # k x m
+    grad_W2 = -2.0 * RXt @ W1.T      # m x k""",
+            """    R = X - np.einsum("ij,jk,kl->il", W2, W1, X)
+    grad_W1 = -2 * np.einsum("ji,jl,kl->ik", W2, R, X)
+    grad_W2 = -2 * np.einsum("il,jl,kj->ik", R, X, W1)""",
+        ),
+        (
+            PCA_BODY + "\n    if k:",
+            """    w, v = np.linalg.eigh((X @ X.T).astype(np.float32))
+    U_k = v[:, np.argsort(w)[::-1][:k]].astype(np.float64)
+    rotation, _ = np.linalg.qr(np.random.default_rng(7).standard_normal((k, k)))
+    U_k = U_k @ rotation
+    if False:""",
+        ),
+    ],
+}
+
+
+class Graded:
+    """Grades each named submission once (sandboxed, only part 3b) and keeps the results."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.results: dict[str, dict] = {}
+
+    def __call__(self, name: str, patches: list[tuple[str, str]] | None = None, source: Path | None = None) -> dict:
+        if name not in self.results:
+            folder = self.root / name
+            kwargs = {"source": source} if source is not None else {}
+            make_submission(folder / "submission", {MODULE: patches} if patches else None, modules=(MODULE,), **kwargs)
+            _, self.results[name] = run_grade(folder / "submission", folder / "results.json", only=(PART,), kill_whole_uid=False)
+        return self.results[name]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    return Graded(tmp_path_factory.mktemp("part3b"))
+
+
+def messages(results: dict) -> dict[str, str]:
+    return {t["number"]: t["output"] for t in results["tests"]}
+
+
+def test_reference_gets_full_marks(graded: Graded) -> None:
+    results = graded("reference")
+    got = {k: v for k, v in scores(results).items() if k.startswith(PART)}
+    assert sorted(got) == sorted(CHECKS)
+    assert failed_ids(results, only=(PART,)) == set(), messages(results)
+    assert all(score == full and full > 0 for score, full in got.values())
+
+
+def test_template_gets_zero_with_not_implemented_on_every_check(graded: Graded) -> None:
+    if not (TEMPLATE / f"{MODULE}.py").is_file():
+        pytest.skip(f"student_template/{MODULE}.py is not there yet")
+    results = graded("template", source=TEMPLATE)
+    text = messages(results)
+    for check in CHECKS:
+        assert scores(results)[check][0] == 0, check
+        assert text[check].startswith("Not implemented yet"), (check, text[check])
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_a_realistic_bug_costs_exactly_its_check(graded: Graded, bug: str) -> None:
+    check, patches = BUGS[bug]
+    results = graded(bug, patches)
+    assert failed_ids(results, only=(PART,)) == {check}, messages(results)
+    assert "grader failed" not in messages(results)[check]
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_a_different_correct_implementation_gets_full_marks(graded: Graded, name: str) -> None:
+    results = graded(name, ALTERNATIVES[name])
+    assert failed_ids(results, only=(PART,)) == set(), messages(results)
+
+
+def test_bottom_k_is_reported_through_the_loss(graded: Graded) -> None:
+    message = messages(graded("bottom_k_eigenvectors", BUGS["bottom_k_eigenvectors"][1]))["3b.2"]
+    assert "sum of the discarded eigenvalues" in message, message
+
+
+def test_the_pca_data_has_the_promised_spectrum() -> None:
+    import numpy as np
+
+    from autograder.checks.part3b import centred_data
+
+    for seed in range(50):
+        for m in range(1, 7):
+            for n in range(m, m + 7):
+                X, eigenvalues, q = centred_data(seed, m, n)
+                assert np.allclose(X.mean(axis=1), 0, atol=1e-10)
+                assert np.allclose(X @ X.T, q @ np.diag(eigenvalues) @ q.T, atol=1e-9)
+                positive = eigenvalues[eigenvalues > 0]
+                assert np.all(np.diff(eigenvalues) <= 0)
+                assert len(positive) == min(m, n - 1)
+                assert np.all(positive[1:] / positive[:-1] < 0.75)  # well separated
