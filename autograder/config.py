@@ -19,7 +19,9 @@ class GradeConfig:
     in_process: bool = False
     deadline_seconds: float | None = None  # None: the rubric's [grader] deadline
     sandbox_user: str | None = DEFAULT_SANDBOX_USER
-    kill_whole_uid: bool = True  # off when several graders share one sandbox uid (batch --jobs)
+    # kill(-1) as the sandbox uid after each check: only where this grader is the uid's sole
+    # user (Gradescope's container). Elsewhere the subreaper's descendant scan is what kills.
+    kill_whole_uid: bool = False
     rubric_path: Path | None = None
     work_dir: Path | None = None
     hidden_paths: tuple[str, ...] = field(default_factory=tuple)

@@ -133,7 +133,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
             aborted = None
             try:
                 functions[check.id](ctx)
-                status, score, message = "passed", check.points, say("passed")
+                status, score, message = "passed", check.points, "\n".join([say("passed"), *ctx.notes])
             except CheckFailed as exc:
                 message = exc.message
             except CheckAborted as exc:

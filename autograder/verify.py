@@ -1127,6 +1127,9 @@ def run_case(fixture: Fixture, only: tuple[str, ...], workdir: Path, state_befor
     token = hashlib.sha256(os.urandom(16)).hexdigest()[:12]
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)
+    if not _traversable(workdir):
+        obs.error = f"the case folder {workdir} is not traversable by the sandbox user: use traversable_folder()"
+        return obs
     results_dir = workdir / "results"
     results_dir.mkdir()
     os.chmod(results_dir, 0o755)
@@ -1446,13 +1449,52 @@ def template_fixture(parts: dict[str, tuple[str, ...]]) -> Fixture:
     return Fixture(kind="template", name="template", module=modules[0] if modules else "q_rnn_and_grad", modules=modules, only=only, base="template", outcome="zero")
 
 
-def grade_many(fixtures: list[Fixture], parts: dict[str, tuple[str, ...]], jobs: int, workroot: Path, progress: Callable[[Verdict], None] | None = None) -> list[Verdict]:
-    """Grade mutants, variants, honest and template fixtures in a pool of spawned processes."""
+def traversable_folder(prefix: str = "hw7verify-") -> Path:
+    """A fresh work folder the sandbox user can traverse (0755 under /tmp).
+
+    The grader's per-run folder (and its per-check scratch folders) live inside it; under a
+    0700 folder (pytest's tmp_path, mkdtemp) the worker cannot enter its scratch folder and
+    dies before running any student code.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(folder, 0o755)
+    return folder
+
+
+def grade_many(fixtures: list[Fixture], parts: dict[str, tuple[str, ...]], jobs: int, workroot: Path | None = None, progress: Callable[[Verdict], None] | None = None) -> list[Verdict]:
+    """Grade mutants, variants, honest and template fixtures in a pool of spawned processes.
+
+    ``workroot`` is ignored unless it is traversable by the sandbox user; a fresh folder is
+    used (and removed) otherwise.
+    """
     import multiprocessing
 
     verdicts: list[Verdict] = []
     if not fixtures:
         return verdicts
+    own = workroot is None or not _traversable(workroot)
+    if own:
+        workroot = traversable_folder()
+    try:
+        return _grade_many(fixtures, parts, jobs, workroot, progress, multiprocessing)
+    finally:
+        if own:
+            shutil.rmtree(workroot, ignore_errors=True)
+
+
+def _traversable(path: Path) -> bool:
+    path = Path(path).resolve()
+    for folder in [path, *path.parents]:
+        try:
+            if not os.stat(folder).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _grade_many(fixtures, parts, jobs, workroot, progress, multiprocessing) -> list[Verdict]:
+    verdicts: list[Verdict] = []
     shared = jobs > 1
     work = []
     for i, f in enumerate(fixtures):
@@ -1494,8 +1536,14 @@ def _obs_fields(data: dict) -> dict:
     return {k: data[k] for k in Observation.__dataclass_fields__ if k in data}
 
 
-def run_cases(fixtures: list[Fixture], parts: dict[str, tuple[str, ...]], workroot: Path, progress: Callable[[Verdict], None] | None = None) -> list[Verdict]:
+def run_cases(fixtures: list[Fixture], parts: dict[str, tuple[str, ...]], workroot: Path | None = None, progress: Callable[[Verdict], None] | None = None) -> list[Verdict]:
     """Adversarial cases, one at a time (each may kill every process of the sandbox uid)."""
+    if workroot is None or not _traversable(workroot):
+        workroot = traversable_folder()
+        try:
+            return run_cases(fixtures, parts, workroot, progress)
+        finally:
+            shutil.rmtree(workroot, ignore_errors=True)
     verdicts = []
     for i, f in enumerate(fixtures):
         only = graded_parts(f, parts)
@@ -1519,7 +1567,7 @@ def run_cases(fixtures: list[Fixture], parts: dict[str, tuple[str, ...]], workro
     return verdicts
 
 
-def determinism(parts: dict[str, tuple[str, ...]], fixtures: list[Fixture], workroot: Path, jobs: int) -> list[tuple[str, bool, str]]:
+def determinism(parts: dict[str, tuple[str, ...]], fixtures: list[Fixture], workroot: Path | None, jobs: int) -> list[tuple[str, bool, str]]:
     """Grade each fixture twice: identical scores and messages (the seconds aside)."""
     out = []
     doubled = [f for f in fixtures for _ in range(2)]
@@ -1560,8 +1608,7 @@ def prove(
     jobs = jobs or max(1, os.cpu_count() or 1)
     catalogue = catalogue or load_catalogue()
     selected = catalogue.select(kinds, names, parts_filter, default_only)
-    workroot = Path(tempfile.mkdtemp(prefix="hw7verify-"))
-    os.chmod(workroot, 0o755)
+    workroot = traversable_folder()
     checks: list[tuple[str, bool, str]] = []
     try:
         batch = [f for f in selected if f.kind in ("mutant", "variant")]

@@ -458,7 +458,15 @@ def latent_size_sweep(path: str | Path, latent_sizes: Sequence[int] = (5, 20, 50
     return results
 
 
-# Settings of the MNIST few-shot probe (run_mnist_probe's defaults).
+# The homework's target for the MNIST few-shot linear probe (200 labels), in percent.
+MNIST_PROBE_TARGET = 79.0
+
+# Settings of the MNIST few-shot probe (run_mnist_probe's defaults): a denoising
+# 784-256-128 ReLU autoencoder, 20 epochs of Adam(1e-3) on the 3,600 train
+# digits, then a full-batch Adam(1e-2) linear probe for 500 steps. Measured on
+# CPU with torch 2.13: 81.8% test accuracy for seed 0 with 2 torch threads and
+# 82.1% with 1 thread (seeds 1-4: 82.0-82.4%), in about 5 s of CPU time with 1
+# thread. The vanilla autoencoder with the same settings reaches about 79.5%.
 MNIST_PROBE_HPARAMS = {
     "kind": "denoising",
     "hidden_sizes": (256, 128),

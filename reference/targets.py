@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import time
 from typing import Callable
@@ -29,25 +28,41 @@ import torch
 SECTIONS = ("1h", "2", "3a", "5")
 
 # --- 1h -----------------------------------------------------------------------------------------
-# Keys: (model, task). "homework": the figure the homework asks for (mean of the last 100
-# batch losses). "measured": this reference, hidden 32, Adam lr 1e-4, 5,000 batches, seed 0
-# (torch 2.13 CPU; each depth built right after torch.manual_seed(0)). "grader": the threshold
-# a correct implementation should be held to. The homework figures are met with a wide margin
-# on the last-step task, but NOT on the all-steps task: the 1-layer model plateaus near 0.020
-# (2x the homework's 0.01) and the 2-layer near 0.0012 (an independent re-run measured
-# 0.00115), so the grader thresholds there are the measured value with ~50% slack for
-# seed/initialisation-order differences, not the homework number.
+# Keys: (model, task). "homework": the figure the homework asks for (mean of the last 100 batch
+# losses, hidden 32, Adam lr 1e-4, 5,000 batches of 32, seed 0). "measured": this reference at
+# seed 0 (torch 2.13 CPU, 1 thread; each depth built right after torch.manual_seed(0)).
+# "seeds_0_3": the same run at seeds 0, 1, 2, 3, a stand-in for a student's correct code whose
+# parameters are created in another order (same seed, different initial weights).
+# "grader": the threshold a correct implementation should be held to.
+#
+# The last-step task meets the homework figures with 5-8x margin at every seed. The all-steps
+# task does NOT: the 1-layer model plateaus at 0.017-0.022 (about 2x the homework's 0.01), and
+# the 2-layer model lands at 0.0012-0.0018 for seeds 0-2 (an independent re-run measured
+# 0.00115) but 0.0070 at seed 3 (not yet converged after 5,000 batches at lr 1e-4). The
+# all-steps grader thresholds are therefore the worst seed plus ~40% slack, not the homework
+# numbers; grade the homework figures on the last-step task.
 RNN_1H_HPARAMS = {"hidden_size": 32, "lr": 1e-4, "num_batches": 5000, "seed": 0}
-RNN_1H_THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
-    ("1 layer", "all steps"): {"homework": 0.01, "measured": 0.02018, "grader": 0.03},
-    ("2 layers", "all steps"): {"homework": 0.001, "measured": 0.001201, "grader": 0.002},
-    ("1 layer", "last step"): {"homework": 0.01, "measured": 0.000670, "grader": 0.01},
-    ("2 layers", "last step"): {"homework": 0.001, "measured": 0.000197, "grader": 0.001},
-}
+RNN_1H_THRESHOLDS: dict[tuple[str, str], dict] = {
+    ("1 layer", "all steps"): {
+        "homework": 0.01, "measured": 0.02018, "seeds_0_3": (0.02018, 0.02176, 0.01658, 0.02209), "grader": 0.03,
+    },
+    ("2 layers", "all steps"): {
+        "homework": 0.001, "measured": 0.001201, "seeds_0_3": (0.001201, 0.001311, 0.001752, 0.007021),
+        "grader": 0.01,
+    },
+    ("1 layer", "last step"): {
+        "homework": 0.01, "measured": 0.000670, "seeds_0_3": (0.000670, 0.000698, 0.000503, 0.001239),
+        "grader": 0.01,
+    },
+    ("2 layers", "last step"): {
+        "homework": 0.001, "measured": 0.000197, "seeds_0_3": (0.000197, 0.000113, 0.000167, 0.000170),
+        "grader": 0.001,
+    },
+}  # fmt: skip
 
 # --- 2 ------------------------------------------------------------------------------------------
 SURNAME_TARGET = 0.80  # eval accuracy after 20 epochs, as a fraction
-SURNAME_MEASURED = 0.8276  # reference, REFERENCE_HPARAMS, seed 0, split seed 227
+SURNAME_MEASURED = 0.8276  # reference, REFERENCE_HPARAMS, seed 0, split seed 227 (seeds 1, 2: 0.8219, 0.8267)
 
 
 def _status(ok: bool) -> str:
@@ -155,7 +170,9 @@ RUNNERS: dict[str, Callable[[], bool]] = {"1h": run_1h, "2": run_2, "3a": run_3a
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reference.targets", description=__doc__.split("\n")[0])
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated subset of 1h,2,3a,5")
-    parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1), help="torch CPU threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1: fastest for these small models, reproducible)"
+    )
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in RUNNERS]

@@ -24,7 +24,6 @@ import importlib.util
 import json
 import math
 import os
-import re
 import signal
 import sys
 import time

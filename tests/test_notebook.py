@@ -14,7 +14,6 @@ import subprocess
 import sys
 import traceback
 import types
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

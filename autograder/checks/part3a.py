@@ -283,7 +283,8 @@ def accuracy_case(ctx: Ctx, example: dict, fact: bool = False) -> None:
     low, high = expected_accuracy_range(features, np.asarray(out["W"]), np.asarray(out["b"]), labels)
     got = scalar(out["accuracy"], "Experiment._get_model_accuracy(classifier)")
     call = "_get_model_accuracy(classifier)" if example["split"] is None else f"_get_model_accuracy(classifier, split={example['split']!r})"
-    what = f"Experiment.{call}: percentage (0-100) of the {split!r} split classified correctly" + (" on the homework's example (53.0)" if fact else f" ({len(labels)} samples, evaluation batches of {example['eval_batch_size']})")
+    example_text = " on the homework's example" + (" (53.0)" if low == high == FACT_ACCURACY else "")
+    what = f"Experiment.{call}: percentage (0-100) of the {split!r} split classified correctly" + (example_text if fact else f" ({len(labels)} samples, evaluation batches of {example['eval_batch_size']})")
     if not (low - 1e-3 <= got <= high + 1e-3):  # float32 arithmetic (e.g. .float().mean() * 100) is fine
         ctx.fail("value", what=what, expected=low if low == high else f"between {low:.4g} and {high:.4g}", got=got)
 

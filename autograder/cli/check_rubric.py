@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rubric", type=Path, default=None, help="the rubric to check (default: autograder/rubric.toml)")
     parser.add_argument("--no-grade", action="store_true", help="skip grading the reference (fast: ids and points only)")
     parser.add_argument("--only", default="", help="grade the reference only on checks whose id starts with these comma-separated prefixes")
+    parser.add_argument("--shared-sandbox", action="store_true", help="other graders run as the sandbox user on this machine: kill only this run's workers")
     parser.add_argument("--reference", type=Path, default=PROJECT_ROOT / "reference", help=argparse.SUPPRESS)
 
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.no_grade:
         # Grade first, in a subprocess: this process has not loaded the reference yet.
-        problems += grade_reference(path, args.reference, args.only)
+        problems += grade_reference(path, args.reference, args.only, args.shared_sandbox)
     problems += registry_problems(rubric)
 
     for warning in warnings:
@@ -102,13 +103,15 @@ def registry_problems(rubric) -> list[str]:
     return problems
 
 
-def grade_reference(rubric_path: Path, reference: Path, only: str) -> list[str]:
+def grade_reference(rubric_path: Path, reference: Path, only: str, shared_sandbox: bool = False) -> list[str]:
     """Grade the reference with this rubric in a subprocess; every graded check must be at full marks."""
     with tempfile.TemporaryDirectory(prefix="hw7rubric-") as tmp:
         results = Path(tmp) / "results.json"
         command = [sys.executable, "-m", "autograder", "grade", str(reference), "--results", str(results), "--rubric", str(Path(rubric_path).resolve()), "--quiet"]
         if only:
             command += ["--only", only]
+        if shared_sandbox:
+            command.append("--shared-sandbox")
         print(f"Grading the reference ({reference}){' on ' + only if only else ''} ...", flush=True)
         proc = subprocess.run(command, cwd=str(PROJECT_ROOT), capture_output=True, text=True, env=_env())
         if not results.is_file():

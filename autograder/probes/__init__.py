@@ -44,6 +44,7 @@ def preload() -> None:
 def load_all() -> None:
     """Import every probe module and the libraries homework code uses (before workers fork)."""
     preload()
+    importlib.import_module("autograder.notebook")  # workers cannot import it once autograder/ is hidden
     for name in PROBE_MODULES:
         try:
             importlib.import_module(f"autograder.probes.{name}")

@@ -122,6 +122,12 @@ def fit(model: nn.Module, x: torch.Tensor, last_pos: torch.Tensor, y: torch.Tens
             logits = logits_of(model, x[idx, :width], last_pos[idx], n_categories, "RecurrentClassifier.forward")
             loss = F.cross_entropy(logits, y[idx])
             optimizer.zero_grad()
+            if not loss.requires_grad:
+                raise ProbeError(
+                    "bad_value",
+                    "the grader's training loop cannot backpropagate from your model's logits: no parameter reaches them "
+                    "through autograd (frozen parameters, torch.no_grad() or .detach() in forward?)",
+                )
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
             optimizer.step()

@@ -7,6 +7,7 @@ tests. The training check's margin across seeds is measured in-process (slow).
 """
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -135,6 +136,23 @@ def part_scores(results: dict) -> dict[str, tuple[float, float]]:
 # ------------------------------------------------------------------ fast: one grading per submission
 
 
+def test_the_probe_trains_on_the_homework_training_split_and_holds_no_reference() -> None:
+    import torch
+
+    from autograder.probes import part2 as probes
+    from reference import q_rnn_last_name as q
+
+    train, _, categories = q.load_datasets()
+    assert probes.DATA_ERROR == "" and probes.CATEGORIES == categories
+    x, last_pos = probes.encode(probes.TRAIN_NAMES, q.all_letters, q.pad)
+    assert torch.equal(x, train.x[:, : x.shape[1]]) and bool((train.x[:, x.shape[1] :] == q.pad).all())
+    assert torch.equal(last_pos, train.last_pos) and torch.equal(torch.as_tensor(probes.TRAIN_LABELS), train.y)
+    source = Path(probes.__file__).read_text()
+    assert not re.search(r"^\s*(from|import)\s+(reference|autograder\.checks)\b", source, re.M)  # no reference solution
+    assert "importlib" not in source and "q_rnn_last_name." not in source
+
+
+
 def test_reference_gets_full_marks(graded: Graded) -> None:
     results = graded("reference")
     got = part_scores(results)
@@ -190,6 +208,8 @@ def test_more_realistic_bugs_cost_exactly_their_check(graded: Graded, bug: str) 
     check_id, patches = MORE_BUGS[bug]
     results = graded(bug, patches)
     assert failed_ids(results, only=(PART + ".",)) == {check_id}, {k: v for k, v in messages(results).items() if k.startswith(PART + ".")}
+    if bug == "parameters_frozen":
+        assert "cannot backpropagate" in messages(results)["2.4"], messages(results)["2.4"]
 
 
 @pytest.mark.slow

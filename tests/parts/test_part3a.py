@@ -179,7 +179,34 @@ def test_template_gets_zero_with_not_implemented_on_every_check(graded: Graded) 
     text = messages(results)
     for check in CHECKS:
         assert scores(results)[check][0] == 0, check
-        assert text[check].startswith("Not implemented yet"), (check, text[check])
+        assert "Not implemented yet: your code raised NotImplementedError: 3a: implement" in text[check], (check, text[check])
+    # Checks that do not need the decoder name the part they grade, not the decoder.
+    for check, part in (("3a.3", "Autoencoder.loss"), ("3a.6", "Experiment._get_model_accuracy"), ("3a.7", "plot_single")):
+        assert text[check].startswith(f"Not implemented yet: your code raised NotImplementedError: 3a: implement {part}"), text[check]
+
+
+PARTIAL = [
+    ('raise NotImplementedError("3a: implement Autoencoder.loss")', "return ((x_hat - x) ** 2).sum(dim=1).mean()"),
+    (
+        'raise NotImplementedError("3a: implement Experiment._get_model_accuracy")',
+        """preds = [classifier(self.model.encode(self.dataset.get_batch(i, split)[0])).argmax(-1) for i in range(self.dataset.get_num_batches(split))]
+        labels = [self.dataset.get_batch(i, split)[1] for i in range(self.dataset.get_num_batches(split))]
+        return 100.0 * float((torch.cat(preds) == torch.cat(labels)).double().mean())""",
+    ),
+    (
+        'raise NotImplementedError("3a: implement plot_single")',
+        """line = plt.plot(range(1, len(values[0]) + 1), np.mean(values, axis=0), "o-", label=str(feats_dim))[0]
+    plt.fill_between(range(1, len(values[0]) + 1), np.min(values, axis=0), np.max(values, axis=0), color=line.get_color(), alpha=0.3)""",
+    ),
+]
+
+
+def test_parts_that_do_not_need_the_decoder_are_graded_without_it(graded: Graded) -> None:
+    """The template with only loss, _get_model_accuracy and plot_single filled in (no decoder yet)."""
+    if not (TEMPLATE / f"{MODULE}.py").is_file():
+        pytest.skip(f"student_template/{MODULE}.py is not there yet")
+    results = graded("partial", PARTIAL, source=TEMPLATE)
+    assert failed_ids(results, only=(PART,)) == set(CHECKS) - {"3a.3", "3a.6", "3a.7"}, messages(results)
 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
@@ -214,7 +241,7 @@ def _ctx(check_id: str, submission: Path, seed: int):
     from autograder.checks.context import Ctx
     from autograder.sandbox.inprocess import InProcessSession
 
-    ctx = Ctx(rubric_mod.load().by_id()[check_id], lambda: InProcessSession(str(submission)), time.monotonic() + 600)
+    ctx = Ctx(rubric_mod.load(rubric_mod.RUBRIC_PATH).by_id()[check_id], lambda: InProcessSession(str(submission)), time.monotonic() + 600)
     ctx.seed = seed
     return ctx
 

@@ -113,7 +113,7 @@ def test_template_gets_zero_with_not_implemented_on_every_check(graded: Graded) 
     text = messages(results)
     for check in CHECKS:
         assert scores(results)[check][0] == 0, check
-        assert text[check].startswith("Not implemented yet"), (check, text[check])
+        assert text[check].startswith("Not implemented yet: your code raised NotImplementedError: 3b: implement"), (check, text[check])
 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))

@@ -42,14 +42,14 @@ def catalogue() -> verify.Catalogue:
 
 
 @pytest.fixture(scope="session")
-def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, verify.Verdict]:
+def graded(request: pytest.FixtureRequest) -> dict[str, verify.Verdict]:
     """Verdicts of the honest reference, the template and every selected mutant and variant."""
     keys = {m.args[0] for item in request.session.items for m in item.iter_markers("verify_fixture")}
     by_key = CATALOGUE.by_key()
     batch = [verify.honest_fixture(CATALOGUE.parts), verify.template_fixture(CATALOGUE.parts)]
     batch += [by_key[k] for k in sorted(keys) if k in by_key and by_key[k].kind in ("mutant", "variant")]
     jobs = max(1, min(os.cpu_count() or 1, int(os.environ.get("HW7_VERIFY_JOBS", "0")) or os.cpu_count() or 1))
-    verdicts = verify.grade_many(batch, CATALOGUE.parts, jobs, tmp_path_factory.mktemp("graded"))
+    verdicts = verify.grade_many(batch, CATALOGUE.parts, jobs)
     return {v.key: v for v in verdicts}
 
 

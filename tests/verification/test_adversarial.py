@@ -9,7 +9,6 @@ with a documented ``known_weakness`` are expected failures until the grader is f
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -33,9 +32,9 @@ def _params() -> list:
 
 
 @pytest.mark.parametrize("case", _params())
-def test_attack_is_contained(case: verify.Fixture, tmp_path: Path) -> None:
+def test_attack_is_contained(case: verify.Fixture) -> None:
     only = verify.graded_parts(case, CATALOGUE.parts)
-    verdict = verify.run_cases([case], CATALOGUE.parts, tmp_path)[0]
+    verdict = verify.run_cases([case], CATALOGUE.parts)[0]
     if verdict.skipped:
         pytest.skip(verdict.skipped)
     assert verdict.caught, f"NOT CONTAINED (graded {', '.join(only)}): " + explain(verdict)

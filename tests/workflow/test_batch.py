@@ -96,6 +96,7 @@ def test_gradescope_export_batch_resume_and_compare(tmp_path):
     export = make_export(tmp_path)
     out = tmp_path / "out"
     first = cli("batch", str(export), "--out", str(out), "--jobs", "2", "--only", "1c")
+    print(first.stdout, first.stderr)
     assert first.returncode == 0, first.stdout + first.stderr
     rows = read_csv(out / "grades.csv")
     header = list(rows[0])
@@ -126,7 +127,7 @@ def test_gradescope_export_batch_resume_and_compare(tmp_path):
     stamp = (out / "submission_101" / "results.json").stat().st_mtime_ns
     second = cli("batch", str(export), "--out", str(out), "--jobs", "2", "--only", "1c")
     assert second.returncode == 0
-    assert "3 reused" in second.stdout and "0 graded" in second.stdout
+    assert "3 reused" in second.stdout and "0 graded" in second.stdout, second.stdout + second.stderr
     assert (out / "submission_101" / "results.json").stat().st_mtime_ns == stamp
 
     # A changed submission is regraded, the others reused.
@@ -193,7 +194,8 @@ def test_interrupted_batch_resumes_without_regrading_finished_work(tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     assert "1 reused" in again.stdout and "2 graded" in again.stdout
     assert (out / "a" / "results.json").stat().st_mtime_ns == stamp
-    assert all(r["status"] == "ok" and r["total"] == "1" for r in read_csv(out / "grades.csv"))
+    final = read_csv(out / "grades.csv")
+    assert all(r["status"] == "ok" and r["total"] == "1" for r in final), final
 
 
 @pytest.mark.slow

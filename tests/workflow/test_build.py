@@ -97,7 +97,7 @@ def test_unpacked_zip_grades_a_submission_through_run_autograder(tmp_path):
     shutil.copy(REFERENCE / "q_rnn_and_grad.py", submission / "q_rnn_and_grad.py")
     (root / "results").mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
-    env.update({"AUTOGRADER_ROOT": str(root), "HW7_ONLY": "1c"})
+    env.update({"AUTOGRADER_ROOT": str(root), "HW7_ONLY": "1c", "HW7_SHARED_SANDBOX": "1"})
     proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     results = json.loads((root / "results" / "results.json").read_text())

@@ -61,7 +61,7 @@ def test_malformed_rubric_fails_with_the_parser_message(tmp_path):
 
 def test_reference_keeps_full_marks(tmp_path):
     path = full_rubric(tmp_path)
-    result = cli("check-rubric", "--rubric", str(path), "--only", "1c")
+    result = cli("check-rubric", "--rubric", str(path), "--only", "1c", "--shared-sandbox")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Reference: 3.0 points, 3 checks graded, 0 below full marks" in result.stdout
 
@@ -73,6 +73,6 @@ def test_reference_below_full_marks_is_reported(tmp_path):
 
     path = full_rubric(tmp_path, edit)
     assert "timeout = 0.000001" in path.read_text()
-    result = cli("check-rubric", "--rubric", str(path), "--only", "1c.1")
+    result = cli("check-rubric", "--rubric", str(path), "--only", "1c.1", "--shared-sandbox")
     assert result.returncode == 1, result.stdout
     assert "FAIL  reference loses points on 1c.1 (0.0/1.0)" in result.stdout

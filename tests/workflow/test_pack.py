@@ -14,7 +14,7 @@ import pytest
 from autograder import intake
 from autograder import pack as pack_mod
 from autograder.rubric import MODULES
-from tests.workflow.conftest import REFERENCE, ROOT, TEMPLATE, cli, copy_modules
+from tests.workflow.conftest import REFERENCE, TEMPLATE, cli, copy_modules
 
 STUDENT_PACK = TEMPLATE / "pack.py"
 
@@ -44,7 +44,7 @@ def notebook(cells: list[str]) -> str:
 def messy(tmp_path: Path) -> Path:
     """A student's working folder: nested copies, notebooks, caches, junk and a planted numpy.py."""
     root = tmp_path / "work"
-    copy_modules(TEMPLATE, root / "hw7" / "code")
+    copy_modules(TEMPLATE, root / "hw7" / "code", modules=("q_rnn_and_grad", "q_rnn_last_name"))
     (root / "hw7" / "code" / "q_rnn_and_grad.py").write_text((REFERENCE / "q_rnn_and_grad.py").read_text())
     (root / "old").mkdir()
     (root / "old" / "q_rnn_and_grad.py").write_text("# an older copy, but the shallowest .py: the grader reads this one\n")

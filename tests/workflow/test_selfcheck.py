@@ -9,7 +9,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
 
 from autograder import rubric as rubric_mod
 from autograder import selfcheck_data
@@ -189,3 +188,17 @@ def test_message_templates_are_the_graders():
     data = json.loads(DATA.read_text())
     templates = tomllib.loads((ROOT / "autograder" / "messages.toml").read_text())
     assert data["messages"] == {k: templates[k] for k in data["messages"]}
+
+
+def test_readme_names_every_function_students_write():
+    readme = (TEMPLATE / "README.md").read_text()
+    for path in sorted(TEMPLATE.glob("q_*.py")):
+        for name, fn in _qualified(ast.parse(path.read_text())):
+            if not _is_stub(fn):
+                continue
+            part = next(n.exc.args[0].value.split(":")[0] for n in ast.walk(fn) if isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call))
+            assert f"**{part}**" in readme, part
+            short = name.split(".")[0] if name.endswith("__init__") else name
+            assert f"`{short}`" in readme or f"`{name}`" in readme or f"`{name.split('.')[-1]}`" in readme, f"README does not name {name} ({part})"
+            assert f"`{path.name}`" in readme
+    assert "python selfcheck.py" in readme and "python pack.py" in readme

@@ -1,0 +1,1 @@
+"""Performance bench of the autograder: ``python -m bench`` (see bench/__main__.py)."""
