@@ -34,6 +34,7 @@ class GradeConfig:
             PROJECT_ROOT / "autograder",
             PROJECT_ROOT / "tests",
             PROJECT_ROOT / "bench",
+            PROJECT_ROOT / "data",  # surname labels of the held-out names
             Path(root) / "source",
             Path(root) / "results",
             self.results.resolve().parent,

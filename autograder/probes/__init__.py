@@ -39,6 +39,19 @@ def preload() -> None:
     figure = plt.figure()  # builds the font cache once, not per worker
     figure.canvas.draw()
     plt.close(figure)
+    _warm_up_optimizers()
+
+
+def _warm_up_optimizers() -> None:
+    """The first optimizer.step() imports torch._dynamo (seconds): pay that once, before workers fork."""
+    import torch
+    from torch import nn
+
+    layer = nn.Linear(2, 2)
+    for optimizer in (torch.optim.SGD(layer.parameters(), lr=0.0), torch.optim.Adam(layer.parameters(), lr=0.0)):
+        layer(torch.zeros(1, 2)).sum().backward()
+        optimizer.step()
+        optimizer.zero_grad()
 
 
 def load_all() -> None:

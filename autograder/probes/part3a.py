@@ -42,16 +42,6 @@ def _load_mnist_images() -> np.ndarray | None:
 MNIST_IMAGES = _load_mnist_images()
 
 
-def _warm_up_optimizers() -> None:
-    """The first optimizer.step() imports torch._dynamo (seconds); do it once here, before workers fork."""
-    layer = nn.Linear(2, 2)
-    for optimizer in (torch.optim.SGD(layer.parameters(), lr=0.0), torch.optim.Adam(layer.parameters(), lr=0.0)):
-        layer(torch.zeros(1, 2)).sum().backward()
-        optimizer.step()
-        optimizer.zero_grad()
-
-
-_warm_up_optimizers()
 
 
 class TraceActivation(nn.Module):
