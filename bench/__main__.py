@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{' (--deadline)' if args.hang_deadline else ' (rubric)'}; bound = min = {bound:g} s")
             print(row("wall - sum of timeouts", Stat([w - timeouts for w in wall.values]), "s"))
             print(row("fixed overhead = wall - bound", Stat([w - bound for w in wall.values]), "s"))
+            if any(g.count("failed") == 0 for g in hang):
+                print("  WARNING: the deadline expired before any check started (start-up is inside the grader's clock): raise --hang-deadline")
             figures["hang_s"] = wall.median
 
         if "batch" in todo:
@@ -207,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             for jobs, bs in per_jobs.items():
                 print(row(f"--jobs {jobs} submissions/min", stat(b.per_minute for b in bs), "/min", 2))
                 print(row(f"--jobs {jobs} wall", stat(b.m.wall_s for b in bs), "s"))
+                print(row(f"--jobs {jobs} CPU, whole tree", stat(b.m.cpu_s for b in bs), "s"))
                 print(row(f"--jobs {jobs} peak PSS", stat(b.m.peak_pss_mb for b in bs), "MB", 0))
                 if any(b.ok < b.k for b in bs):
                     print(f"  WARNING: --jobs {jobs}: some submissions did not finish (logs in {work})")

@@ -48,6 +48,8 @@ def assert_close(got: Any, expected: Any, what: str, rtol: float, atol: float) -
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape)) if excess.ndim else ()
     e, v = float(expected[index]), float(g[index])
     rel = abs(v - e) / abs(e) if e != 0 else float("inf")
+    if bad.size == 1 and not index:
+        raise CheckFailed(say("mismatch_scalar", what=what, expected=e, got=v, abs_err=abs(v - e), rel_err=rel, rtol=rtol, atol=atol))
     raise CheckFailed(
         say(
             "mismatch",
