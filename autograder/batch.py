@@ -405,6 +405,8 @@ class Runner:
         self.stopping = False
 
     def grade(self, sub: Submission, part_ids: list[str], fp: str, sub_hash: str) -> Outcome:
+        if self.stopping:  # interrupted before this one started: leave it for the next run
+            return Outcome(sub.name, sub.students, parts={p: 0.0 for p in part_ids}, status="interrupted")
         folder = self.options.out / sub.name
         folder.mkdir(parents=True, exist_ok=True)
         results = folder / "results.json"
@@ -424,8 +426,10 @@ class Runner:
         with open(folder / "grader.log", "wb") as log:
             log.write(("$ " + " ".join(command) + "\n").encode())
             log.flush()
-            proc = subprocess.Popen(command, cwd=str(PROJECT_ROOT), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-            with self._lock:
+            with self._lock:  # stop_all() either sees this process or stops it from starting
+                if self.stopping:
+                    return Outcome(sub.name, sub.students, parts={p: 0.0 for p in part_ids}, status="interrupted")
+                proc = subprocess.Popen(command, cwd=str(PROJECT_ROOT), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
                 self._procs[proc.pid] = proc
             try:
                 proc.wait(timeout=self.wall_seconds)
@@ -441,6 +445,7 @@ class Runner:
         outcome.graded = True
         if self.stopping and not _finished(results):
             outcome.status = "interrupted"
+            outcome.graded = False
         elif timed_out:
             outcome.status = f"error: timed out after {self.wall_seconds:.0f} s (stopped)"
         elif not outcome.status or (proc.returncode != 0 and outcome.status.startswith("error")):
@@ -451,18 +456,21 @@ class Runner:
         return outcome
 
     def _kill(self, proc: subprocess.Popen) -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the grader's own session: it, its supervisor and workers
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
+        """Stop one grader: SIGINT to its process group (it cleans up its sandbox), SIGKILL if it lingers."""
+        for sig, grace in ((signal.SIGINT, 10.0), (signal.SIGKILL, 30.0)):
+            try:
+                os.killpg(proc.pid, sig)  # the grader's own session, started by us
+            except (ProcessLookupError, PermissionError):
+                return
+            try:
+                proc.wait(timeout=grace)
+                return
+            except subprocess.TimeoutExpired:
+                continue
 
     def stop_all(self) -> None:
-        self.stopping = True
         with self._lock:
+            self.stopping = True
             procs = list(self._procs.values())
         for proc in procs:
             self._kill(proc)
@@ -639,6 +647,9 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     seconds = time.monotonic() - started
+    for sub in subs:
+        if sub.name not in outcomes:  # cancelled by the interruption
+            outcomes[sub.name] = Outcome(sub.name, sub.students, parts={p: 0.0 for p in part_ids}, status="interrupted")
     ordered = [outcomes[s.name] for s in subs if s.name in outcomes]
     write_csv(csv_path, ordered, part_ids)
     graded = sum(o.graded for o in ordered)

@@ -2,8 +2,8 @@
 
 Everything is inline: the CSS in a <style> element and plots as data: URIs, so the
 page can be mailed, archived or opened offline. The page shows, per submission,
-a per-part table, every check with its student-facing message, the grader's
-summary, and (when available) the plots the student's own code drew
+a per-part table, (when available) the plots the student's own code drew,
+every check with its student-facing message and the grader's summary
 (``autograder/plots.py``: a ``plots/`` folder next to results.json, or rendered
 on the spot with ``report --plots SUBMISSION``).
 """
@@ -234,6 +234,7 @@ def _item_html(item: Item, anchor: str, student_view: bool) -> list[str]:
         out.append(f'<tr class="{cls}"><td>{_e(p)}</td><td class="num st">{_n(score)} / {_n(max_score)}</td><td class="num">{passed} / {graded}</td></tr>')
     out.append("</tbody></table>")
 
+    out.extend(_plots_html(item))
     out.append("<h3>Checks</h3><table><thead><tr><th>check</th><th>title</th><th>points</th><th>status</th><th>message</th></tr></thead><tbody>")
     for c in checks:
         cls = {"not run": "notrun", "n/a": "na"}.get(c.status, c.status)
@@ -245,7 +246,7 @@ def _item_html(item: Item, anchor: str, student_view: bool) -> list[str]:
     out.append("</tbody></table>")
     if item.output.strip():
         out.append(f"<h3>Grader summary</h3><pre>{_e(item.output.strip())}</pre>")
-    return out + _plots_html(item)
+    return out
 
 
 def _plots_html(item: Item) -> list[str]:

@@ -15,9 +15,15 @@ The proof reads a catalogue of fixtures under ``tests/fixtures/`` (data, not cod
 
 Every fixture is graded only on the parts it touches (``only=``). Mutants and
 variants are graded in a pool of spawned processes (``--jobs``), each grading
-in-process with a shared sandbox uid; each adversarial case is graded alone in a
-fresh ``python -m autograder.verify --child`` process with the production
-settings, so its checks run exactly as on Gradescope.
+several fixtures in-process with a shared sandbox uid (``kill_whole_uid`` off when
+``--jobs`` > 1). Such a process has imported the reference after its first grading,
+and later sandboxes fork from it, which is harmless for honest code only: each
+adversarial case is therefore graded alone in a fresh ``python -m autograder.verify
+--child`` process with the production settings, exactly as on Gradescope.
+
+Another grader on the same machine (with ``kill_whole_uid`` on) kills every worker of
+the sandbox uid whenever one of its checks ends; a fixture that loses points to such
+a SIGKILL where it should not is graded again (``RETRIES``), with a note.
 
 Fixtures of parts whose checks are not in the rubric yet are "pending": listed,
 never counted. Used by ``python -m autograder verify`` and by
@@ -34,7 +40,6 @@ import re
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
