@@ -145,8 +145,8 @@ class Catalogue:
         return {f.key: f for f in self.fixtures}
 
 
-_MUTANT_FIELDS = {"name", "description", "module", "fails", "patches", "default", "only", "modules", "notebook"}
-_VARIANT_FIELDS = {"name", "description", "module", "patches", "folder", "default", "only", "modules", "notebook"}
+_MUTANT_FIELDS = {"name", "description", "module", "fails", "patches", "default", "only", "modules", "notebook", "known_issue"}
+_VARIANT_FIELDS = {"name", "description", "module", "patches", "folder", "default", "only", "modules", "notebook", "known_issue"}
 _CASE_FIELDS = {
     "description", "module", "modules", "base", "only", "requires_root", "default", "append", "prepend",
     "patches", "expect", "builder", "timeout", "deadline", "hidden", "settle", "zip", "pre_results",
@@ -209,7 +209,7 @@ def load_fixture_files() -> list[Fixture]:
                     kind="mutant", name=entry["name"], module=module, description=entry.get("description", ""),
                     patches=patches, outcome="fails", fails=fails, only=tuple(entry.get("only", ())),
                     modules=tuple(entry.get("modules", ())), default=bool(entry.get("default", False)), source=path.name,
-                    options={"notebook": bool(entry.get("notebook", False))},
+                    options={"notebook": bool(entry.get("notebook", False)), "known_issue": str(entry.get("known_issue", ""))},
                 )
             )
     for path in sorted(VARIANTS_DIR.glob("*.toml")):
@@ -235,7 +235,7 @@ def load_fixture_files() -> list[Fixture]:
                     kind="variant", name=entry["name"], module=module, description=entry.get("description", ""),
                     patches=patches, folder=folder, outcome="full", only=tuple(entry.get("only", ())),
                     modules=tuple(entry.get("modules", ())), default=bool(entry.get("default", False)), source=path.name,
-                    options={"notebook": bool(entry.get("notebook", False))},
+                    options={"notebook": bool(entry.get("notebook", False)), "known_issue": str(entry.get("known_issue", ""))},
                 )
             )
     for case_dir in sorted(p for p in ADVERSARIAL_DIR.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))) if ADVERSARIAL_DIR.is_dir() else []:
@@ -1319,7 +1319,8 @@ class Verdict:
     skipped: str = ""
     notes: list[str] = field(default_factory=list)
     observation: Observation | None = None
-    known: str = ""  # adversarial: a documented weakness; not contained is then the expected result
+    known: str = ""  # a documented weakness or grader issue: failing as_catalogued is then expected (ok)
+    as_catalogued: bool = False  # behaved exactly as its catalogue entry says (before any known-issue inversion)
 
 
 def failed_checks(obs: Observation, only: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -1383,15 +1384,17 @@ def judge(fixture: Fixture, obs: Observation, only: tuple[str, ...]) -> Verdict:
             if needle in text:
                 problems.append(f"{needle!r} appears in results.json")
     contained = not problems
-    if fixture.kind == "mutant":
-        v.caught = bool(lost) and not problems
-        v.ok = expect_ok and not problems
-    elif fixture.kind == "variant":
-        v.caught = expect_ok and not problems
-        v.ok = v.caught
+    if fixture.kind in ("mutant", "variant"):
+        v.caught = (bool(lost) if fixture.kind == "mutant" else expect_ok) and not problems
+        v.ok = v.as_catalogued = expect_ok and not problems
+        v.known = str(fixture.options.get("known_issue", ""))
+        if v.known:
+            v.ok = not v.ok  # the documented grader issue still shows
+            if v.ok is False:
+                detail.append("the documented issue no longer shows: remove known_issue from the catalogue")
     else:
         v.caught = contained and expect_ok
-        v.ok = v.caught
+        v.ok = v.as_catalogued = v.caught
         v.known = str(fixture.options.get("known_weakness", ""))
         if v.known:
             v.ok = not v.caught  # still reproduces, as documented
@@ -1651,15 +1654,22 @@ def format_report(proof: Proof, verbose: bool = False) -> str:
             cells.append(f"{c}/{t}" if t else "-")
         pending = sum(1 for f, _ in proof.pending if f.part == p)
         lines.append(f"{p:<6}{cells[0]:>12}{cells[1]:>12}{cells[2]:>14}{pending or '-':>10}")
-    known = [v for v in proof.verdicts if v.known and not v.caught and not v.skipped]
+    known = [v for v in proof.verdicts if v.known and v.kind == "adversarial" and not v.caught and not v.skipped]
     if known:
         lines.append("")
         lines.append("known weaknesses (attacks NOT contained, documented in their case.toml):")
         for v in known:
             lines.append(f"  {v.name}: {v.known}")
             lines.append(f"    observed: {v.detail[:600]}")
+    issues = [v for v in proof.verdicts if v.known and v.kind != "adversarial" and v.ok and not v.skipped]
+    if issues:
+        lines.append("")
+        lines.append("known grader issues (documented in the catalogue):")
+        for v in issues:
+            lines.append(f"  {v.key}: {v.known}")
+            lines.append(f"    observed: {v.detail[:600]}")
     bad = [v for v in proof.verdicts if not v.ok and not v.skipped]
-    survivors = [v for v in proof.verdicts if v.kind == "mutant" and not v.caught and not v.skipped]
+    survivors = [v for v in proof.verdicts if v.kind == "mutant" and not v.caught and not v.skipped and not v.known]
     if survivors:
         lines.append("")
         lines.append("surviving mutants (no check lost a point):")

@@ -37,4 +37,4 @@ def test_attack_is_contained(case: verify.Fixture) -> None:
     verdict = verify.run_cases([case], CATALOGUE.parts)[0]
     if verdict.skipped:
         pytest.skip(verdict.skipped)
-    assert verdict.caught, f"NOT CONTAINED (graded {', '.join(only)}): " + explain(verdict)
+    assert verdict.as_catalogued, f"NOT CONTAINED (graded {', '.join(only)}): " + explain(verdict)

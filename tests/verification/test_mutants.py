@@ -10,4 +10,4 @@ from .conftest import explain, fixture_params
 def test_mutant_is_caught_by_exactly_its_checks(key: str, graded) -> None:
     verdict = graded[key]
     assert verdict.caught, "SURVIVED: " + explain(verdict)
-    assert verdict.ok, explain(verdict)
+    assert verdict.as_catalogued, explain(verdict)

@@ -9,4 +9,4 @@ from .conftest import explain, fixture_params
 @pytest.mark.parametrize("key", fixture_params("variant"))
 def test_correct_variant_gets_full_marks(key: str, graded) -> None:
     verdict = graded[key]
-    assert verdict.ok, explain(verdict)
+    assert verdict.as_catalogued, "REJECTED: " + explain(verdict)

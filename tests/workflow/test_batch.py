@@ -189,6 +189,7 @@ def test_interrupted_batch_resumes_without_regrading_finished_work(tmp_path):
     assert state["state"] == "interrupted"
     rows = {r["submission"]: r for r in read_csv(out / "grades.csv")}
     assert rows["a"]["status"] == "ok" and rows["a"]["total"] == "1"
+    assert rows["b"]["status"] == rows["c"]["status"] == "interrupted"
     stamp = (out / "a" / "results.json").stat().st_mtime_ns
     again = cli("batch", str(subs), "--out", str(out), "--only", "1c.1", "--shared-sandbox")
     assert again.returncode == 0, again.stdout + again.stderr

@@ -98,9 +98,9 @@ def graded_reference(tmp_path_factory) -> tuple[Path, Path]:
 def test_plots_render_in_the_sandbox(graded_reference, tmp_path):
     _, submission = graded_reference
     folder = tmp_path / "plots"
-    results = plots_mod.render(submission, folder, keys=("1d", "3a"), shared_sandbox=True)
+    results = plots_mod.render(submission, folder, keys=("1d", "3a", "5f", "5g"), shared_sandbox=True)
     by_key = {r.key: r for r in results}
-    assert set(by_key) == {"1d_gradient_flow", "3a_latent_loss", "3a_latent_accuracy"}
+    assert set(by_key) == {"1d_gradient_flow", "3a_latent_loss", "3a_latent_accuracy", "5f_clusters_M", "5g_clusters_stochastic"}
     for r in results:
         assert r.error is None and r.file, (r.key, r.error)
         image = Image.open(folder / r.file)
