@@ -1348,6 +1348,10 @@ def judge(fixture: Fixture, obs: Observation, only: tuple[str, ...]) -> Verdict:
     v.failed = lost
     messages = {o["id"]: o["message"] for o in obs.outcomes}
     problems = list(obs.problems) + [f"trusted-side text in the results: {x}" for x in obs.leaked]
+    grader_error = _grader_error_prefix()
+    for check_id in lost:
+        if grader_error in messages.get(check_id, ""):
+            problems.append(f"{check_id}: a grader error, not a verdict: {_first_line(messages[check_id])}")
     if not lost and not scored:
         problems.append(f"no check of {', '.join(only)} was graded")
     expect_ok = True
@@ -1402,6 +1406,13 @@ def judge(fixture: Fixture, obs: Observation, only: tuple[str, ...]) -> Verdict:
                 detail.append("the documented weakness no longer reproduces: remove known_weakness from its case.toml")
     v.detail = "; ".join(detail + problems)
     return v
+
+
+def _grader_error_prefix() -> str:
+    """The start of messages.toml's grader_error: a grader bug, never a fixture's expected outcome."""
+    from autograder.messages import say
+
+    return say("grader_error", detail="\0").split("\0")[0].strip()
 
 
 def _first_line(text: str) -> str:

@@ -18,8 +18,9 @@ def reference_part1(tmp_path_factory):
 
 def test_reference_gets_full_marks_on_part_1(reference_part1):
     report, results = reference_part1
-    part1 = {k: v for k, v in scores(results).items() if k.startswith("1")}
-    assert part1 and all(score == maximum for score, maximum in part1.values()), part1
+    lost = {t["number"]: t["output"] for t in results["tests"] if t["number"].startswith("1") and t["score"] < t["max_score"]}
+    assert len([t for t in results["tests"] if t["number"].startswith("1")]) == 18
+    assert not lost, lost
     assert results["extra_data"]["finished"] is True
 
 

@@ -32,6 +32,10 @@ def test_every_fixture_builds(fixture: verify.Fixture, tmp_path: Path) -> None:
     subs.update(TOKEN="0" * 12, PORT="9", UDP_PORT="9")
     built = verify.build_submission(fixture, tmp_path / "sub", subs)
     assert built.exists()
+    if fixture.options.get("notebook"):
+        notebook = json.loads((built / f"{fixture.module}.ipynb").read_text())
+        assert notebook["cells"] and not (built / f"{fixture.module}.py").exists()
+        return
     module = built / f"{fixture.module}.py" if built.is_dir() else None
     if fixture.kind == "mutant":
         assert module.read_text() != (verify.REFERENCE / f"{fixture.module}.py").read_text()
