@@ -1,7 +1,13 @@
 """Shared pytest configuration: the project root on sys.path, and per-test result folders."""
 from __future__ import annotations
 
+import os
 import sys
+
+# The grader runs single-threaded (as on Gradescope); tests that import torch first must too,
+# or the grader's forked workers inherit a dead OpenMP thread pool.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -90,6 +90,11 @@ def confine(spec: WorkerSpec) -> None:
     )
     import tempfile
 
+    import torch
+
+    # One thread: a thread pool inherited through fork from a parent that already used
+    # OpenMP is dead in the child, and a parallel region would wait on it forever.
+    torch.set_num_threads(1)
     tempfile.tempdir = spec.scratch
     os.chdir(spec.scratch)
     sys.path[:] = list(spec.sys_path)
