@@ -30,6 +30,8 @@ class GradeConfig:
         """Folders the worker must not see when the kernel lets us hide them."""
         root = os.environ.get("AUTOGRADER_ROOT", "/autograder")
         paths = [
+            PROJECT_ROOT,  # everything, .git included, unless the venv or the scratch folder lives inside it
+            PROJECT_ROOT / ".git",
             PROJECT_ROOT / "reference",
             PROJECT_ROOT / "autograder",
             PROJECT_ROOT / "tests",

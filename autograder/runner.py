@@ -28,6 +28,9 @@ from autograder.messages import say
 from autograder.results import ResultsWriter, TestResult
 
 
+# The worker's exit status when confining itself failed (before any student code ran).
+WORKER_SETUP_FAILED = 70
+
 # Modules the course's notebook version has no notebook for.
 NOTEBOOKLESS = ("q_linear_autoencoder",)
 
@@ -199,6 +202,8 @@ def _lost_message(lost, end, timeout: float, hit_global: bool) -> str:
                 how = f"killed by signal {end.ended['signal']}"
             if end.ended["signal"] == 24:
                 how += ": CPU time limit"
+        elif end.ended.get("exit_code") == WORKER_SETUP_FAILED:
+            return say("grader_error", detail="the sandboxed worker could not start (exit status 70)")
         else:
             how = f"exit status {end.ended.get('exit_code')}: sys.exit or os._exit in your code?"
     return say("died", how=how)

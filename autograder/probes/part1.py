@@ -260,6 +260,7 @@ class _StackStandIn(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         all_h = torch.cumsum(x @ self.A, dim=1) + self.c
+        self.h_list = list(all_h.unbind(dim=1))  # like RNNLayer, for an RNN that reads h_list
         return all_h, all_h[:, -1]
 
 

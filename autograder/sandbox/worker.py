@@ -40,12 +40,15 @@ class WorkerSpec:
 
 def run(spec: WorkerSpec) -> "NoReturn":  # noqa: F821
     """Confine, then loop over requests until the channel closes. Never returns."""
-    code = 0
     try:
         confine(spec)
+    except BaseException:  # no student code has run yet: the grader's setup failed
+        os._exit(70)
+    code = 0
+    try:
         serve(spec)
     except BaseException:  # the worker must never fall back into the supervisor's code
-        code = 70
+        code = 71
     finally:
         os._exit(code)
 
