@@ -83,7 +83,10 @@ def _start_sandbox(config: GradeConfig, base: Path):
         return InProcessSandbox(str(base / "submission"))
     from autograder.sandbox.client import Sandbox
 
-    hidden = [p for p in config.secret_paths() if not _contains(p, str(base)) and not _contains(p, sys.prefix)]
+    # Never hide the interpreter's own files, whether reached through links (a project .venv
+    # pointing at /opt/hw7-venv: modules' __file__ paths go through the link) or not.
+    keep = [str(base), sys.prefix, os.path.realpath(sys.prefix)]
+    hidden = [p for p in config.secret_paths() if not any(_contains(p, k) or _contains_raw(p, k) for k in keep)]
     return Sandbox.start(
         base_dir=str(base),
         submission_dir=str(base / "submission"),
@@ -96,6 +99,11 @@ def _start_sandbox(config: GradeConfig, base: Path):
 def _contains(folder: str, path: str) -> bool:
     folder = os.path.realpath(folder)
     path = os.path.realpath(path)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _contains_raw(folder: str, path: str) -> bool:
+    folder, path = os.path.abspath(folder), os.path.abspath(path)
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 

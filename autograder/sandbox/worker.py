@@ -6,6 +6,7 @@ arguments; the reply carries the outputs, or the error the student's code raised
 """
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -16,6 +17,7 @@ from autograder import protocol
 from autograder.sandbox import hardening
 
 TRACEBACK_CHARS = 3000
+FILE_LIMIT_MB = 64
 
 
 @dataclass
@@ -29,7 +31,7 @@ class WorkerSpec:
     submission_dir: str
     cpu_seconds: int
     memory_bytes: int
-    file_bytes: int = 64 * 1024 * 1024
+    file_bytes: int = FILE_LIMIT_MB * 1024 * 1024
     open_files: int = 256
     processes: int | None = None
     uid: int | None = None
@@ -148,6 +150,8 @@ def describe_exception(exc: BaseException) -> dict:
         message = str(exc)
     except BaseException:
         message = "<unprintable>"
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        message = f"{message} (your code wrote or printed more than the {FILE_LIMIT_MB} MB the sandbox allows)"
     text = "".join(lines) + f"{type(exc).__name__}: {message}"
     return {
         "type": type(exc).__name__,
