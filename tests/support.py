@@ -46,6 +46,11 @@ def scores(results: dict) -> dict[str, tuple[float, float]]:
     return {t["number"]: (t["score"], t["max_score"]) for t in results["tests"]}
 
 
+def messages(results: dict) -> dict[str, str]:
+    """check id -> the message shown for it."""
+    return {t["number"]: t["output"] for t in results["tests"]}
+
+
 def failed_ids(results: dict, only: tuple[str, ...] = ()) -> set[str]:
     """Ids of graded checks that lost points (checks outside ``only`` are ignored)."""
     out = set()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TEMPLATE, failed_ids, make_submission, run_grade, scores
+from tests.support import TEMPLATE, failed_ids, make_submission, messages, run_grade, scores
 
 PART = "2"
 MODULE = "q_rnn_last_name"
@@ -123,10 +123,6 @@ class Graded:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     return Graded(tmp_path_factory.mktemp("part2"))
-
-
-def messages(results: dict) -> dict[str, str]:
-    return {t["number"]: t["output"] for t in results["tests"]}
 
 
 def part_scores(results: dict) -> dict[str, tuple[float, float]]:

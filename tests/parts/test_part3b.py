@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TEMPLATE, failed_ids, make_submission, run_grade, scores
+from tests.support import TEMPLATE, failed_ids, make_submission, messages, run_grade, scores
 
 PART = "3b"
 MODULE = "q_linear_autoencoder"
@@ -92,10 +92,6 @@ class Graded:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     return Graded(tmp_path_factory.mktemp("part3b"))
-
-
-def messages(results: dict) -> dict[str, str]:
-    return {t["number"]: t["output"] for t in results["tests"]}
 
 
 def test_reference_gets_full_marks(graded: Graded) -> None:
