@@ -46,6 +46,25 @@ def scores(results: dict) -> dict[str, tuple[float, float]]:
     return {t["number"]: (t["score"], t["max_score"]) for t in results["tests"]}
 
 
+class GradedPart:
+    """Grades each named submission of one module once (sandboxed, only ``part``) and keeps the results."""
+
+    def __init__(self, root: Path, module: str, part: str) -> None:
+        self.root, self.module, self.part = root, module, part
+        self.results: dict[str, dict] = {}
+        self.seconds: dict[str, dict[str, float]] = {}
+
+    def __call__(self, name: str, patches: list[tuple[str, str]] | None = None, source: Path | None = None) -> dict:
+        if name not in self.results:
+            folder = self.root / name
+            kwargs = {"source": source} if source is not None else {}
+            make_submission(folder / "submission", {self.module: patches} if patches else None, modules=(self.module,), **kwargs)
+            report, results = run_grade(folder / "submission", folder / "results.json", only=(self.part,), kill_whole_uid=False)
+            self.results[name] = results
+            self.seconds[name] = {o.id: o.seconds for o in report.outcomes if o.id.split(".")[0] == self.part}
+        return self.results[name]
+
+
 def messages(results: dict) -> dict[str, str]:
     """check id -> the message shown for it."""
     return {t["number"]: t["output"] for t in results["tests"]}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TEMPLATE, failed_ids, make_submission, messages, run_grade, scores
+from tests.support import TEMPLATE, GradedPart, failed_ids, make_submission, messages, run_grade, scores
 
 PART = "3a"
 MODULE = "q_autoencoder"
@@ -130,28 +130,12 @@ ALTERNATIVES: dict[str, list[tuple[str, str]]] = {
 # ------------------------------------------------------------------ grading each submission once
 
 
-class Graded:
-    """Grades each named submission once (sandboxed, only part 3a) and keeps the results."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.results: dict[str, dict] = {}
-        self.seconds: dict[str, dict[str, float]] = {}
-
-    def __call__(self, name: str, patches: list[tuple[str, str]] | None = None, source: Path | None = None) -> dict:
-        if name not in self.results:
-            folder = self.root / name
-            kwargs = {"source": source} if source is not None else {}
-            make_submission(folder / "submission", {MODULE: patches} if patches else None, modules=(MODULE,), **kwargs)
-            report, results = run_grade(folder / "submission", folder / "results.json", only=(PART,), kill_whole_uid=False)
-            self.results[name] = results
-            self.seconds[name] = {o.id: o.seconds for o in report.outcomes if o.id.startswith(PART)}
-        return self.results[name]
+Graded = GradedPart
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    return Graded(tmp_path_factory.mktemp("part3a"))
+    return Graded(tmp_path_factory.mktemp("part3a"), MODULE, PART)
 
 
 def test_reference_gets_full_marks(graded: Graded) -> None:

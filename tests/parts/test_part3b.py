@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TEMPLATE, failed_ids, make_submission, messages, run_grade, scores
+from tests.support import TEMPLATE, GradedPart, failed_ids, make_submission, messages, run_grade, scores
 
 PART = "3b"
 MODULE = "q_linear_autoencoder"
@@ -73,25 +73,12 @@ ALTERNATIVES: dict[str, list[tuple[str, str]]] = {
 }
 
 
-class Graded:
-    """Grades each named submission once (sandboxed, only part 3b) and keeps the results."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.results: dict[str, dict] = {}
-
-    def __call__(self, name: str, patches: list[tuple[str, str]] | None = None, source: Path | None = None) -> dict:
-        if name not in self.results:
-            folder = self.root / name
-            kwargs = {"source": source} if source is not None else {}
-            make_submission(folder / "submission", {MODULE: patches} if patches else None, modules=(MODULE,), **kwargs)
-            _, self.results[name] = run_grade(folder / "submission", folder / "results.json", only=(PART,), kill_whole_uid=False)
-        return self.results[name]
+Graded = GradedPart
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    return Graded(tmp_path_factory.mktemp("part3b"))
+    return Graded(tmp_path_factory.mktemp("part3b"), MODULE, PART)
 
 
 def test_reference_gets_full_marks(graded: Graded) -> None:
