@@ -1,11 +1,15 @@
 """Part 2 (q_rnn_last_name): letterToIndex and the RecurrentClassifier surname model.
 
 2.1 letterToIndex over the whole alphabet; 2.2 the layers, state_dict keys (in
-order) and shapes; 2.3 forward against the reference loaded with the student's
-(seeded, random) weights, on padded batches; 2.4 a short seeded training run on
-the real surnames with the grader's loop, scored on held-out names whose labels
-stay on this side, against the reference trained by the same loop from the same
-initial weights.
+order) and shapes; 2.3 forward against the reference, both holding seeded random
+weights this side chooses (sent to the worker and loaded into the student's
+model by 2.2's names), on padded batches; 2.4 a short seeded training run on the
+real surnames with the grader's loop, scored on held-out names whose labels stay
+on this side, against the reference trained by the same loop from the same
+initial weights (the reference's own seeded initialisation, chosen here).
+
+No expected value is computed from anything the worker reports: the student's
+code shares the worker with the probes and could answer in their place.
 """
 from __future__ import annotations
 
@@ -135,30 +139,36 @@ def padded_batch(vocab_size: int, batch: int, steps: int, seed: int) -> tuple[np
     return x, (lengths - 1).astype(np.int64)
 
 
-def reference_with(args: tuple, state: dict, what: str, ctx: Ctx) -> torch.nn.Module:
-    """The reference classifier holding the student's weights (loaded by state_dict name; order is 2.2's business)."""
+def random_state(args: tuple, seed: int) -> dict[str, np.ndarray]:
+    """Seeded N(0, 0.5^2) float32 values for every state_dict entry of the reference classifier for ``args``.
+
+    The grader chooses these weights and sends them to the worker, which loads them into the
+    student's model by name (2.2's names): nothing the worker reports feeds the expected value.
+    """
+    rng = np.random.default_rng(seed)
+    state = ref().RecurrentClassifier(*args, "rnn").state_dict()
+    return {name: (rng.standard_normal(tuple(value.shape)) * 0.5).astype(np.float32) for name, value in state.items()}
+
+
+def reference_with(args: tuple, state: dict[str, np.ndarray]) -> torch.nn.Module:
+    """The reference classifier holding the grader's weights ``state`` (float64, eval mode)."""
     model = ref().RecurrentClassifier(*args, "rnn").double()
-    expected = list(model.state_dict())
-    if sorted(state) != sorted(expected):
-        ctx.fail("value", what=f"state_dict keys of {what} (the grader loads your weights into the reference by these names; see check 2.2)", expected=expected, got=list(state))
-    try:
-        model.load_state_dict({k: t64(v) for k, v in state.items()})
-    except RuntimeError as exc:
-        ctx.fail("value", what=f"state_dict of {what} (see check 2.2)", expected="the homework's shapes", got=str(exc).splitlines()[-1].strip())
+    model.load_state_dict({k: t64(v) for k, v in state.items()})
     return model.eval()
 
 
 def forward_case(ctx: Ctx, args: tuple, x: np.ndarray, last_pos: np.ndarray, seed: int) -> None:
     vocab_size, rnn_size, n_categories, num_layers, dropout = args
-    out = ctx.call("2.forward", vocab_size=vocab_size, rnn_size=rnn_size, n_categories=n_categories, num_layers=num_layers, dropout=dropout, x=x, last_pos=last_pos, seed=seed)
+    state = random_state(args, seed)
+    out = ctx.call("2.forward", vocab_size=vocab_size, rnn_size=rnn_size, n_categories=n_categories, num_layers=num_layers, dropout=dropout, x=x, last_pos=last_pos, state=state)
     what = describe(args)
-    model = reference_with(args, out["state"], what, ctx)
+    model = reference_with(args, state)
     with torch.no_grad():
         expected = model(torch.as_tensor(x), torch.as_tensor(last_pos)).numpy()
     ctx.close(
         out["logits"],
         expected,
-        f"logits of {what} in eval mode on a padded batch of shape {x.shape}, last_pos={last_pos.tolist()} "
+        f"logits of {what} holding the grader's random weights, in eval mode, on a padded batch of shape {x.shape}, last_pos={last_pos.tolist()} "
         "(each row's RNN output at last_pos, not at the padded end)",
     )
 
@@ -220,8 +230,16 @@ def datasets():
     return ref().load_datasets()
 
 
+def initial_state(args: tuple, seed: int) -> dict[str, np.ndarray]:
+    """The reference's own initial weights under torch.manual_seed(seed) (the grader's RNG state is restored)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        state = ref().RecurrentClassifier(*args, "rnn").state_dict()
+    return {name: value.detach().numpy().astype(np.float32) for name, value in state.items()}
+
+
 def training_accuracies(ctx: Ctx, seed: int) -> tuple[float, float]:
-    """(student, reference) held-out accuracy after the grader's training loop, from the student's initial weights."""
+    """(student, reference) held-out accuracy after the grader's training loop, both from the grader's initial weights."""
     q = ref()
     train_data, eval_data, categories = datasets()
     rng = np.random.default_rng(seed)
@@ -231,6 +249,8 @@ def training_accuracies(ctx: Ctx, seed: int) -> tuple[float, float]:
     eval_x = eval_data.x[eval_index, : int(eval_last_pos.max()) + 1]
     eval_y = eval_data.y[eval_index].numpy()  # the held-out labels stay on this side
     hp = TRAIN_HPARAMS
+    args = (q.vocab_size, hp["rnn_size"], len(categories), 1, 0.0)
+    init = initial_state(args, seed)
     out = ctx.call(
         "2.train",
         alphabet=q.all_letters,
@@ -245,8 +265,8 @@ def training_accuracies(ctx: Ctx, seed: int) -> tuple[float, float]:
         batch_size=hp["batch_size"],
         max_grad_norm=hp["max_grad_norm"],
         seed=seed,
+        init=init,
     )
-    args = (q.vocab_size, hp["rnn_size"], len(categories), 1, 0.0)
     what = describe(args)
     logits = np.asarray(out["logits"], dtype=np.float64)
     if logits.shape != (EVAL_NAMES, len(categories)):
@@ -255,7 +275,8 @@ def training_accuracies(ctx: Ctx, seed: int) -> tuple[float, float]:
         ctx.fail("value", what=f"held-out logits of {what} after training", expected="finite numbers", got="NaN or Inf (training diverged)")
     accuracy = float(np.mean(logits.argmax(axis=1) == eval_y))
 
-    model = reference_with(args, out["init"], what, ctx).float()
+    model = ref().RecurrentClassifier(*args, "rnn")
+    model.load_state_dict({k: torch.as_tensor(v) for k, v in init.items()})
     tx, tl, ty = (t[torch.as_tensor(train_index)] for t in train_data)
     torch.manual_seed(seed)
     fit(model, tx, tl, ty, len(categories), hp["epochs"], hp["lr"], hp["batch_size"], seed, hp["max_grad_norm"])
@@ -277,7 +298,7 @@ def classifier_trains(ctx: Ctx) -> None:
     if not accuracy >= needed:
         ctx.fail(
             "value",
-            what=f"held-out accuracy on {EVAL_NAMES} surnames of your {what} after {budget} (the grader's training loop, not your train function), started from the same weights as the reference",
+            what=f"held-out accuracy on {EVAL_NAMES} surnames of your {what} after {budget} (the grader's training loop, not your train function), started from the same initial weights as the reference (the grader's, loaded by state_dict name)",
             expected=f">= {needed:.1%} (reference: {reference_accuracy:.1%}, less {ACCURACY_MARGIN:.0%}, and at least {ACCURACY_FLOOR:.0%})",
             got=f"{accuracy:.1%}",
         )

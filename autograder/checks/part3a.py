@@ -2,9 +2,11 @@
 
 Every input is drawn here, and every verdict is made here from raw observations
 the worker returns: the decoder's call trace, the encoder's actual input and the
-decoder's actual output inside train_step, matplotlib artist data, encoder
-features and linear-probe logits. Noise and masking are judged statistically
-with margins of at least 6 standard errors.
+decoder's actual output inside train_step, matplotlib artist data, accuracies and
+linear-probe logits. Noise and masking are judged statistically with margins of
+at least 6 standard errors. Where an expected value needs weights (3a.2 forward,
+3a.6 accuracy), this side chooses them and sends them to the worker: the student's
+code shares the worker with the probes, so nothing it reports feeds an expectation.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 from autograder.checks import check
 from autograder.checks.compare import CheckFailed, as_array
 from autograder.checks.context import Ctx
-from autograder.checks.reference import module
+from autograder.checks.reference import module, t64
 from autograder.messages import say
 
 MODULE = "q_autoencoder"
@@ -113,16 +115,61 @@ def decoder_structure(ctx: Ctx) -> None:
 # ----------------------------------------------------------------------------- 3a.2 forward
 
 
+def stand_in_layers(rng: np.random.Generator, sizes: list[int]) -> list[list[np.ndarray]]:
+    """Seeded [W, b] pairs (N(0, 0.5^2), float32) for a chain of Linear layers through ``sizes``."""
+    return [
+        [(rng.standard_normal((b, a)) * 0.5).astype(np.float32), (rng.standard_normal(b) * 0.5).astype(np.float32)]
+        for a, b in zip(sizes[:-1], sizes[1:])
+    ]
+
+
+def stand_in_module(layers: list) -> torch.nn.Sequential:
+    """This side's copy of the worker's stand-in (Linear layers with Tanh between), in float64."""
+    modules: list[torch.nn.Module] = []
+    for index, (weight, bias) in enumerate(layers):
+        if index:
+            modules.append(torch.nn.Tanh())
+        linear = torch.nn.Linear(weight.shape[1], weight.shape[0]).double()
+        with torch.no_grad():
+            linear.weight.copy_(t64(weight))
+            linear.bias.copy_(t64(bias))
+        modules.append(linear)
+    return torch.nn.Sequential(*modules)
+
+
 @check("3a.2")
 def forward(ctx: Ctx) -> None:
+    # model.encoder and model.decoder are replaced by stand-ins whose weights (and, for the
+    # decoder, sizes: it does not mirror the encoder) are chosen here, so forward is judged on
+    # its own (decoder(encoder(x))), independently of the student's decoder (3a.1), and the
+    # expected value is the reference's forward with the same stand-ins.
     def test(ex):
         n, hidden = ex["input_size"], ex["hidden_sizes"]
         x = randn(ex["seed"], ex["batch"], n)
-        out = ctx.call("3a.forward", input_size=n, hidden_sizes=hidden, x=x, seed=ex["seed"])
-        ctx.close(out["out"], out["composed"], f"Autoencoder({n}, {hidden}).forward(x) for x of shape {x.shape} (should be decoder(encoder(x)))")
+        rng = np.random.default_rng(ex["seed"] + 1)
+        encoder = stand_in_layers(rng, [n, *hidden])
+        decoder = stand_in_layers(rng, [hidden[-1], ex["decoder_width"], n])
+        out = ctx.call("3a.forward", input_size=n, hidden_sizes=hidden, x=x, encoder=encoder, decoder=decoder)
+        with torch.random.fork_rng(devices=[]):
+            reference = ref().Autoencoder(n, hidden).double()
+        reference.encoder = stand_in_module(encoder)
+        reference.decoder = stand_in_module(decoder)
+        with torch.no_grad():
+            expected = reference(t64(x)).numpy()
+        ctx.close(
+            out["out"],
+            expected,
+            f"Autoencoder({n}, {hidden}).forward(x) for x of shape {x.shape}, with model.encoder and model.decoder replaced by the grader's "
+            "modules (should be model.decoder(model.encoder(x)))",
+        )
         ctx.close(out["x_after"], x, "x after forward (forward must not modify its input)", rtol=0, atol=0)
 
-    ctx.for_all(st.fixed_dictionaries({"input_size": st.integers(1, 12), "hidden_sizes": hidden_lists, "batch": st.integers(1, 6), "seed": seeds}), test)
+    ctx.for_all(
+        st.fixed_dictionaries(
+            {"input_size": st.integers(1, 12), "hidden_sizes": hidden_lists, "decoder_width": st.integers(1, 8), "batch": st.integers(1, 6), "seed": seeds}
+        ),
+        test,
+    )
 
 
 # ----------------------------------------------------------------------------- 3a.3 loss
@@ -274,17 +321,47 @@ def expected_accuracy_range(features: np.ndarray, weight: np.ndarray, bias: np.n
     return 100.0 * correct.sum() / n, 100.0 * (correct.sum() + ambiguous.sum()) / n
 
 
+def accuracy_weights(example: dict) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The encoder's state_dict and the classifier's (W, b), chosen here and sent to the worker.
+
+    The homework's example (weights_seed None) uses the weights torch.manual_seed(seed) gives the
+    reference Autoencoder and then nn.Linear (the 53.0 fact); other examples use seeded random values.
+    """
+    n, hidden, classes = example["input_size"], list(example["hidden_sizes"]), example["num_classes"]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(example["seed"])
+        encoder = ref().Autoencoder(n, hidden).encoder.state_dict()
+        classifier = torch.nn.Linear(hidden[-1], classes)
+    if example["weights_seed"] is None:
+        state = {k: v.detach().numpy().astype(np.float32) for k, v in encoder.items()}
+        return state, classifier.weight.detach().numpy().astype(np.float32), classifier.bias.detach().numpy().astype(np.float32)
+    rng = np.random.default_rng(example["weights_seed"])
+    state = {k: (rng.standard_normal(tuple(v.shape)) * 0.5).astype(np.float32) for k, v in encoder.items()}
+    rng = np.random.default_rng(example["weights_seed"] + 1)
+    return state, rng.standard_normal((classes, hidden[-1])).astype(np.float32), rng.standard_normal(classes).astype(np.float32)
+
+
+def reference_features(example: dict, state: dict[str, np.ndarray], inputs: np.ndarray) -> np.ndarray:
+    """The reference encoder holding the grader's weights, applied to the reference split (float64)."""
+    with torch.random.fork_rng(devices=[]):
+        encoder = ref().Autoencoder(example["input_size"], list(example["hidden_sizes"])).encoder.double()
+    encoder.load_state_dict({k: t64(v) for k, v in state.items()})
+    with torch.no_grad():
+        return encoder(t64(inputs)).numpy()
+
+
 def accuracy_case(ctx: Ctx, example: dict, fact: bool = False) -> None:
-    out = ctx.call("3a.accuracy", **example)
+    state, weight, bias = accuracy_weights(example)
+    sent = {k: v for k, v in example.items() if k != "weights_seed"}
+    out = ctx.call("3a.accuracy", **sent, encoder_state=state, W=weight, b=bias)
     inputs, labels = ref_split(example)
     split = example["split"] or "test"
     ctx.close(out["inputs"], inputs, f"the {split!r} split of SyntheticDataset (provided code: it must match the homework's)", rtol=1e-6, atol=1e-6)
-    features = as_array(out["features"], "encoder features")
-    low, high = expected_accuracy_range(features, np.asarray(out["W"]), np.asarray(out["b"]), labels)
+    low, high = expected_accuracy_range(reference_features(example, state, inputs), weight, bias, labels)
     got = scalar(out["accuracy"], "Experiment._get_model_accuracy(classifier)")
     call = "_get_model_accuracy(classifier)" if example["split"] is None else f"_get_model_accuracy(classifier, split={example['split']!r})"
     example_text = " on the homework's example" + (" (53.0)" if low == high == FACT_ACCURACY else "")
-    what = f"Experiment.{call}: percentage (0-100) of the {split!r} split classified correctly" + (example_text if fact else f" ({len(labels)} samples, evaluation batches of {example['eval_batch_size']})")
+    what = f"Experiment.{call}: percentage (0-100) of the {split!r} split classified correctly" + (example_text if fact else f" ({len(labels)} samples, evaluation batches of {example['eval_batch_size']}, the grader's random encoder and classifier weights)")
     if not (low - 1e-3 <= got <= high + 1e-3):  # float32 arithmetic (e.g. .float().mean() * 100) is fine
         ctx.fail("value", what=what, expected=low if low == high else f"between {low:.4g} and {high:.4g}", got=got)
 

@@ -39,3 +39,40 @@ def pair(value: Any, what: str) -> tuple[Any, Any]:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise ProbeError("bad_value", f"{what} should return a pair (2-tuple); got {type(value).__name__}")
     return value[0], value[1]
+
+
+def load_state(module: Any, state: Any, what: str, names: str) -> None:
+    """Load weights the trusted side chose (a dict name -> array) into the student's module.
+
+    Strict: the module's state_dict must have exactly these names and shapes (``names``
+    tells the student where that is graded). Values are converted to each entry's dtype.
+    """
+    if not isinstance(state, dict):
+        raise ProbeError("grader", f"weights for {what} should be a mapping of state_dict names to arrays")
+    try:
+        own = module.state_dict()
+    except Exception as exc:
+        raise ProbeError("bad_value", f"{what}.state_dict() failed: {type(exc).__name__}: {exc}") from None
+    expected, got = list(state), [str(k) for k in own]
+    if sorted(expected) != sorted(got):
+        missing = sorted(set(expected) - set(got))
+        extra = sorted(set(got) - set(expected))
+        raise ProbeError(
+            "bad_value",
+            f"state_dict keys of {what} (the grader loads its own weights into your model by these names; {names}): "
+            f"expected {expected}, got {got} (missing {missing}, unexpected {extra}).",
+        )
+    converted = {}
+    for key, value in state.items():
+        array = np.asarray(value)
+        current = own[key]
+        shape = tuple(getattr(current, "shape", ()))
+        if tuple(array.shape) != shape:
+            raise ProbeError("bad_value", f"shape of state_dict entry {key!r} of {what} (the grader loads its own weights into your model; {names}): expected {tuple(array.shape)}, got {shape}.")
+        dtype = current.dtype if isinstance(current, torch.Tensor) and current.dtype.is_floating_point else torch.float32
+        converted[key] = torch.as_tensor(array).to(dtype).clone()
+    try:
+        module.load_state_dict(converted, strict=True)
+    except Exception as exc:
+        detail = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
+        raise ProbeError("bad_value", f"loading the grader's weights into {what} with load_state_dict(..., strict=True) failed ({names}): {detail}") from None

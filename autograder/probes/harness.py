@@ -45,7 +45,7 @@ class Recorder:
         self.inputs: list[torch.Tensor] = []
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        self.inputs.append(z.detach().clone())
+        self.inputs.append(z.clone())  # kept in the graph: impose() differentiates through it
         if self.inject is not None and len(self.inputs) == 1:
             return z * 0 + self.inject
         return self.fn(z)
@@ -77,8 +77,8 @@ def _pre_activations(recorder: Recorder, steps: int, what: str) -> list[torch.Te
     return recorder.inputs
 
 
-def effective_rnn_weights(layer: nn.Module, recorder: Recorder, input_size: int, hidden_size: int) -> dict[str, np.ndarray]:
-    """Recover W^x, W^h and b such that pre-activation = W^h h + W^x x + b, whatever the layout."""
+def rnn_weight_tensors(layer: nn.Module, recorder: Recorder, input_size: int, hidden_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """W^x, W^h and b such that pre-activation = W^h h + W^x x + b, whatever the layout (differentiable)."""
     dtype = next((p.dtype for p in layer.parameters()), torch.float32)
     recorder.reset(inject=None)
     run_layer(layer, torch.zeros(1, 1, input_size, dtype=dtype), "RNNLayer.forward")
@@ -90,15 +90,98 @@ def effective_rnn_weights(layer: nn.Module, recorder: Recorder, input_size: int,
     run_layer(layer, torch.zeros(hidden_size, 2, input_size, dtype=dtype), "RNNLayer.forward")
     wh = (_pre_activations(recorder, 2, "RNNLayer.forward")[1].double() - b).T
     recorder.reset(inject=None)
-    return {"Wx": wx.numpy(), "Wh": wh.numpy(), "b": b.numpy()}
+    return wx, wh, b
 
 
-def effective_affine(module: Callable[[torch.Tensor], torch.Tensor], in_features: int, dtype: torch.dtype = torch.float32) -> dict[str, np.ndarray]:
-    """Recover W, c of a per-step affine map f(h) = W h + c applied to (B, T, in) inputs."""
-    zero = module(torch.zeros(1, 1, in_features, dtype=dtype)).detach().double().reshape(-1)
-    eye = module(torch.eye(in_features, dtype=dtype).reshape(in_features, 1, in_features)).detach().double()
-    eye = eye.reshape(in_features, -1)
-    return {"W": (eye - zero).T.numpy(), "c": zero.numpy()}
+def affine_tensors(module: Callable[[torch.Tensor], torch.Tensor], in_features: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """W, c of a per-step affine map f(h) = W h + c applied to (B, T, in) inputs (differentiable)."""
+    zero = module(torch.zeros(1, 1, in_features, dtype=dtype)).double().reshape(-1)
+    eye = module(torch.eye(in_features, dtype=dtype).reshape(in_features, 1, in_features)).double()
+    return (eye.reshape(in_features, -1) - zero).T, zero
+
+
+def trainable(module: nn.Module, skip: tuple[nn.Module, ...] = ()) -> list[nn.Parameter]:
+    skipped = {id(p) for m in skip for p in m.parameters()}
+    return [p for p in module.parameters() if p.requires_grad and id(p) not in skipped]
+
+
+IMPOSE_ROUNDS = 4
+
+
+def impose(params: list[nn.Parameter], measure: Callable[[], torch.Tensor], target: Any, what: str) -> None:
+    """Change ``params`` so that ``measure()`` equals ``target``: the trusted side chooses the weights.
+
+    ``measure`` returns the effective weights the student's module computes with (for
+    example W^x, W^h, b read off its pre-activations); they are affine in the parameters
+    for any linear layout (split or merged matrices, transposes, two biases), so a
+    least-squares step on the Jacobian lands on the target, whatever the layout.
+    """
+    goal = torch.as_tensor(np.asarray(target, dtype=np.float64)).reshape(-1)
+    tolerance = 1e-5 * (1.0 + (float(goal.abs().max()) if goal.numel() else 0.0))
+    for round_ in range(IMPOSE_ROUNDS):
+        value = measure().reshape(-1)
+        if value.numel() != goal.numel():
+            raise ProbeError("bad_value", f"{what}: its effective weights have {value.numel()} entries; expected {goal.numel()}")
+        residual = goal - value.detach().double()
+        if not torch.isfinite(residual).all():
+            raise ProbeError("bad_value", f"{what}: its effective weights are not finite numbers")
+        if residual.numel() == 0 or float(residual.abs().max()) <= tolerance:
+            return
+        if round_ == IMPOSE_ROUNDS - 1 or not value.requires_grad:
+            break
+        rows = []
+        for i in range(value.numel()):
+            grads = torch.autograd.grad(value[i], params, retain_graph=True, allow_unused=True)
+            rows.append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1).double() for g, p in zip(grads, params)]))
+        jacobian = torch.stack(rows).numpy()
+        delta = np.linalg.lstsq(jacobian, residual.numpy(), rcond=None)[0]
+        offset = 0
+        with torch.no_grad():
+            for param in params:
+                count = param.numel()
+                param.add_(torch.as_tensor(delta[offset : offset + count]).reshape(param.shape).to(param.dtype))
+                offset += count
+    raise ProbeError(
+        "bad_value",
+        f"the grader could not set {what} to its test values through the module's parameters: "
+        "the values forward computes with (read off the input of the nonlinearity) did not follow them. "
+        "Keep every weight and the bias in nn.Parameters (or nn.Linear layers) that forward uses inside the nonlinearity.",
+    )
+
+
+RNN_BLOCKS = {"Wx": "W^x (the input weights)", "Wh": "W^h (the recurrent weights)", "b": "b (the bias)"}
+
+
+def set_rnn_weights(layer: nn.Module, recorder: Recorder, weights: dict, what: str = "your RNNLayer") -> None:
+    """Give the student's layer the effective W^x, W^h, b the trusted side chose.
+
+    ``weights["pin"]`` (default: all three) names the blocks to set; the others keep the
+    student's initial values, for checks whose expectation does not depend on them.
+    """
+    hidden_size, input_size = np.shape(weights["Wx"])
+    blocks = [key for key in RNN_BLOCKS if key in weights.get("pin", list(RNN_BLOCKS))]
+    target = np.concatenate([np.ravel(weights[key]) for key in blocks])
+
+    def measure() -> torch.Tensor:
+        wx, wh, b = rnn_weight_tensors(layer, recorder, input_size, hidden_size)
+        if tuple(wx.shape) != (hidden_size, input_size) or tuple(wh.shape) != (hidden_size, hidden_size):
+            raise ProbeError("bad_value", f"RNNLayer({input_size}, {hidden_size}): its pre-activation has shape {tuple(b.shape)} per sample; expected ({hidden_size},)")
+        found = {"Wx": wx, "Wh": wh, "b": b}
+        return torch.cat([found[key].reshape(-1) for key in blocks])
+
+    impose(trainable(layer), measure, target, what + " (" + ", ".join(RNN_BLOCKS[key] for key in blocks) + " of its pre-activation)")
+    recorder.reset(inject=None)
+
+
+def set_affine(params: list[nn.Parameter], fn: Callable[[torch.Tensor], torch.Tensor], in_features: int, head: dict, what: str) -> None:
+    """Give an affine read-out the W and c the trusted side chose."""
+    target = np.concatenate([np.ravel(head["W"]), np.ravel(head["c"])])
+
+    def measure() -> torch.Tensor:
+        w, c = affine_tensors(fn, in_features)
+        return torch.cat([w.reshape(-1), c.reshape(-1)])
+
+    impose(params, measure, target, what)
 
 
 class StandInRecurrentNet(nn.Module):
@@ -114,6 +197,22 @@ class StandInRecurrentNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.hidden if self.hidden is not None else x
         return hidden, hidden[:, -1]
+
+
+class StandInStackedNet(StandInRecurrentNet):
+    """Like StandInRecurrentNet, with RNN's interface: num_layers, and last states of shape (num_layers, B, H)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, hidden: torch.Tensor | None = None) -> None:
+        super().__init__(input_size, hidden_size, hidden)
+        self.num_layers = num_layers
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.hidden if self.hidden is not None else x
+        lower = [hidden[:, 0] * (k + 2) for k in range(self.num_layers - 1)]  # distinct from every step's state
+        return hidden, torch.stack(lower + [hidden[:, -1]])
+
+
+NAMED_PARAMETERS: dict[str, tuple[int, ...]] = {"lin.weight": (2, 3), "lin.bias": (2,), "weight": (2,), "bias": (2,), "gain": (3,)}
 
 
 def named_parameter_module() -> nn.Module:

@@ -1,4 +1,10 @@
-"""Worker-side probes for part 1 (q_rnn_and_grad): 1a, 1b, 1c, 1d, 1h."""
+"""Worker-side probes for part 1 (q_rnn_and_grad): 1a, 1b, 1c, 1d, 1h.
+
+The trusted side chooses every weight: a probe sets the student's modules to the
+weights it was sent (whatever their parameter layout, see harness.impose) and
+reports only what the student's code computed with them. Nothing a probe reports
+is used to compute an expected value.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -10,26 +16,34 @@ from autograder.probes.harness import (
     NONLINEARITIES,
     Recorder,
     StandInRecurrentNet,
+    StandInStackedNet,
     arg,
     as_array_dict,
-    effective_affine,
-    effective_rnn_weights,
     named_parameter_module,
-    randomize,
     run_layer,
+    set_affine,
+    set_rnn_weights,
+    trainable,
 )
 from autograder.probes.registry import ProbeError, probe, student
 
 MODULE = "q_rnn_and_grad"
 
 
-def _layer(input_size: int, hidden_size: int, seed: int, recorder: Recorder | None = None) -> tuple[nn.Module, Recorder]:
-    m = student(MODULE)
-    recorder = recorder or Recorder()
-    layer = m.RNNLayer(input_size, hidden_size, nonlinearity=recorder)
+def layer_size(weights: dict) -> tuple[int, int]:
+    """(input_size, hidden_size) of a trusted weights dict {Wx: (H, in), Wh: (H, H), b: (H,)}."""
+    hidden_size, input_size = np.shape(weights["Wx"])
+    return int(input_size), int(hidden_size)
+
+
+def _layer_with(weights: dict) -> tuple[nn.Module, Recorder]:
+    """The student's RNNLayer, observed through a recording nonlinearity, set to the trusted weights."""
+    input_size, hidden_size = layer_size(weights)
+    recorder = Recorder()
+    layer = student(MODULE).RNNLayer(input_size, hidden_size, nonlinearity=recorder)
     if not isinstance(layer, nn.Module):
         raise ProbeError("bad_value", f"RNNLayer(...) should be an nn.Module; got {type(layer).__name__}")
-    randomize(layer, seed)
+    set_rnn_weights(layer, recorder, weights)
     return layer, recorder
 
 
@@ -58,18 +72,16 @@ def rnn_constant() -> dict:
 
 
 @probe("1a.forward")
-def rnn_forward(input_size: int, hidden_size: int, nonlinearity: str, x, seed: int) -> dict:
-    layer, recorder = _layer(input_size, hidden_size, seed)
-    weights = effective_rnn_weights(layer, recorder, input_size, hidden_size)
+def rnn_forward(nonlinearity: str, x, weights: dict) -> dict:
+    layer, recorder = _layer_with(weights)
     recorder.reset(fn=NONLINEARITIES[nonlinearity])
     all_h, last_h = run_layer(layer, arg(x), "RNNLayer.forward")
-    return {**weights, "all_h": plain(all_h, "all_h"), "last_h": plain(last_h, "last_h")}
+    return {"all_h": plain(all_h, "all_h"), "last_h": plain(last_h, "last_h")}
 
 
 @probe("1a.h_list")
-def rnn_h_list(input_size: int, hidden_size: int, x, seed: int, loss_weights) -> dict:
-    layer, recorder = _layer(input_size, hidden_size, seed)
-    weights = effective_rnn_weights(layer, recorder, input_size, hidden_size)
+def rnn_h_list(x, weights: dict, loss_weights) -> dict:
+    layer, recorder = _layer_with(weights)
     recorder.reset(fn=torch.tanh)
     all_h, _ = run_layer(layer, arg(x), "RNNLayer.forward")
     h_list = getattr(layer, "h_list", None)
@@ -84,15 +96,7 @@ def rnn_h_list(input_size: int, hidden_size: int, x, seed: int, loss_weights) ->
         if h.grad is None:
             raise ProbeError("bad_value", f"layer.h_list[{t}].grad is None after backward: h_list must hold the very tensors used in the recurrence, with retain_grad() called on them")
         grads.append(plain(h.grad, f"h_list[{t}].grad"))
-    return {**weights, "length": len(h_list), "grads": grads}
-
-
-def _head_model(hidden_size: int, output_dim: int, seed: int, hidden: torch.Tensor | None = None, extra: int = 0):
-    m = student(MODULE)
-    stand_in = StandInRecurrentNet(input_size=hidden_size, hidden_size=hidden_size, hidden=hidden, extra_parameters=extra)
-    model = m.RecurrentRegressionModel(stand_in, output_dim=output_dim)
-    randomize(model, seed, skip=(stand_in,))
-    return model, stand_in
+    return {"length": len(h_list), "grads": grads}
 
 
 def _run_model(model: nn.Module, x: torch.Tensor, what: str = "RecurrentRegressionModel.forward") -> tuple[torch.Tensor, torch.Tensor]:
@@ -110,37 +114,39 @@ def head_param_count(input_size: int, hidden_size: int, output_dim: int, recurre
     return {"count": _param_count(model)}
 
 
+def _head_on(stand_in: StandInRecurrentNet, output_dim: int, head: dict, what: str) -> nn.Module:
+    """The student's RecurrentRegressionModel around a stand-in net, its read-out set to the trusted W, c."""
+    model = student(MODULE).RecurrentRegressionModel(stand_in, output_dim=output_dim)
+
+    def read_out(hidden: torch.Tensor) -> torch.Tensor:
+        stand_in.hidden = hidden
+        return _run_model(model, torch.zeros(hidden.shape[0], hidden.shape[1], stand_in.input_size))[0]
+
+    set_affine(trainable(model, skip=(stand_in,)), read_out, stand_in.hidden_size, head, what)
+    return model
+
+
 @probe("1b.forward")
-def head_forward(hidden, output_dim: int, seed: int) -> dict:
+def head_forward(hidden, output_dim: int, head: dict) -> dict:
     hidden_t = arg(hidden)
     size = hidden_t.shape[-1]
-    model, stand_in = _head_model(size, output_dim, seed)
-    affine = effective_affine(lambda h: _run_model(model, h)[0], size)
+    stand_in = StandInRecurrentNet(input_size=size, hidden_size=size)
+    model = _head_on(stand_in, output_dim, head, "the read-out of your RecurrentRegressionModel")
     stand_in.hidden = hidden_t
-    out, all_h = _run_model(model, torch.zeros(hidden_t.shape[0], hidden_t.shape[1], 1))
-    return {**affine, "out": plain(out, "out"), "all_h": plain(all_h, "all_h")}
+    out, all_h = _run_model(model, torch.zeros(hidden_t.shape[0], hidden_t.shape[1], size))
+    return {"out": plain(out, "out"), "all_h": plain(all_h, "all_h")}
 
 
 @probe("1b.wraps")
-def head_wraps(kind: str, input_size: int, hidden_size: int, output_dim: int, x, seed: int) -> dict:
-    m = student(MODULE)
-    net = m.RNNLayer(input_size, hidden_size) if kind == "layer" else m.RNN(input_size, hidden_size, 2)
-    model = m.RecurrentRegressionModel(net, output_dim=output_dim)
-    randomize(model, seed)
-    out, all_h = _run_model(model, arg(x))
-    own_all_h, _ = pair(net(arg(x)), f"{type(net).__name__}.forward")
-    head = [mod for name, mod in model.named_modules() if isinstance(mod, nn.Linear) and not name.startswith("recurrent_net")]
-    affine = effective_affine(lambda h: _run_model(_replace_net(model, h), torch.zeros(h.shape[0], h.shape[1], 1))[0], hidden_size)
-    return {"out": plain(out, "out"), "all_h": plain(all_h, "all_h"), "net_all_h": plain(own_all_h, "recurrent net all_h"), "linear_count": len(head), **affine}
-
-
-def _replace_net(model: nn.Module, hidden: torch.Tensor) -> nn.Module:
-    """The same model reading out given hidden states (swaps its recurrent net for a stand-in)."""
-    for name, child in model.named_children():
-        if isinstance(child, nn.Module) and hasattr(child, "hidden_size") and not isinstance(child, nn.Linear):
-            setattr(model, name, StandInRecurrentNet(hidden.shape[-1], hidden.shape[-1], hidden=hidden))
-            return model
-    raise ProbeError("bad_value", "RecurrentRegressionModel should keep the recurrent net it wraps as a submodule")
+def head_wraps(kind: str, input_size: int, num_layers: int, hidden, output_dim: int, head: dict) -> dict:
+    hidden_t = arg(hidden)
+    size = hidden_t.shape[-1]
+    stand_in = StandInRecurrentNet(input_size, size) if kind == "layer" else StandInStackedNet(input_size, size, num_layers)
+    what = "an RNNLayer" if kind == "layer" else f"an RNN with {num_layers} layers"
+    model = _head_on(stand_in, output_dim, head, f"the read-out of your RecurrentRegressionModel around {what}")
+    stand_in.hidden = hidden_t
+    out, all_h = _run_model(model, torch.zeros(hidden_t.shape[0], hidden_t.shape[1], input_size))
+    return {"out": plain(out, "out"), "all_h": plain(all_h, "all_h")}
 
 
 @probe("1c.loss")
@@ -148,17 +154,6 @@ def loss(pred, y, last_timestep_only: bool) -> dict:
     value = student(MODULE).loss_fn(arg(pred), arg(y), last_timestep_only=last_timestep_only)
     array = plain(value, "loss_fn(...)")
     return {"loss": array}
-
-
-def _regression_model(input_size: int, hidden_size: int, seed: int, nonlinearity: str = "tanh"):
-    layer, recorder = _layer(input_size, hidden_size, seed)
-    m = student(MODULE)
-    model = m.RecurrentRegressionModel(layer, output_dim=1)
-    randomize(model, seed + 1, skip=(layer,))
-    weights = effective_rnn_weights(layer, recorder, input_size, hidden_size)
-    recorder.reset(fn=NONLINEARITIES[nonlinearity])
-    head = effective_affine(lambda h: _run_model(_HeadOnly(model, layer), h)[0], hidden_size)
-    return model, layer, recorder, weights, head
 
 
 class _HeadOnly(nn.Module):
@@ -180,67 +175,56 @@ class _HeadOnly(nn.Module):
             setattr(self.model, names[0], self.layer)
 
 
+def _regression_model(weights: dict, head: dict | None, nonlinearity: str = "tanh") -> nn.Module:
+    """The student's layer inside the student's RecurrentRegressionModel, set to the trusted weights (and read-out, if given)."""
+    layer, recorder = _layer_with(weights)
+    model = student(MODULE).RecurrentRegressionModel(layer, output_dim=int(np.shape(head["W"])[0]) if head is not None else 1)
+    if head is not None:
+        read_out = _HeadOnly(model, layer)
+        set_affine(trainable(model, skip=(layer,)), lambda h: _run_model(read_out, h)[0], layer_size(weights)[1], head, "the read-out of your RecurrentRegressionModel")
+    recorder.reset(fn=NONLINEARITIES[nonlinearity])
+    return model
+
+
 @probe("1d.norms")
-def grad_norms(input_size: int, hidden_size: int, x, y, last_timestep_only: bool, seed: int) -> dict:
-    model, layer, recorder, weights, head = _regression_model(input_size, hidden_size, seed)
+def grad_norms(x, y, last_timestep_only: bool, weights: dict, head: dict) -> dict:
+    model = _regression_model(weights, head)
     norms = student(MODULE).hidden_grad_norms(model, arg(x), arg(y), last_timestep_only)
-    return {**weights, "headW": head["W"], "headc": head["c"], "norms": plain(norms, "hidden_grad_norms(...)")}
+    return {"norms": plain(norms, "hidden_grad_norms(...)")}
 
 
 @probe("1d.scale")
-def scale(weight_scale: float, bias_scale: float, seed: int) -> dict:
+def scale(weight_scale: float, bias_scale: float, before: dict) -> dict:
     module = named_parameter_module()
-    randomize(module, seed)
-    before = as_array_dict(module)
+    if {name: tuple(p.shape) for name, p in module.named_parameters()} != {name: tuple(np.shape(v)) for name, v in before.items()}:
+        raise ProbeError("grader", "1d.3: the check and its probe disagree on the test module's parameters")
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            param.copy_(arg(before[name]))
     result = student(MODULE).scale_parameters(module, weight_scale, bias_scale)
-    return {"before": before, "after": as_array_dict(module), "returned_none": result is None}
+    return {"after": as_array_dict(module), "returned_none": result is None}
 
 
 @probe("1d.recurrent_weight")
-def recurrent_weight(input_size: int, hidden_size: int, seed: int) -> dict:
-    layer, recorder = _layer(input_size, hidden_size, seed)
-    weights = effective_rnn_weights(layer, recorder, input_size, hidden_size)
+def recurrent_weight(weights: dict) -> dict:
+    layer, _ = _layer_with(weights)
     value = student(MODULE).recurrent_weight(layer)
-    return {"Wh": weights["Wh"], "returned": plain(value, "recurrent_weight(layer)")}
+    return {"returned": plain(value, "recurrent_weight(layer)")}
 
 
 @probe("1d.linear_property")
-def linear_property(hidden_size: int, seq_len: int, rho: float, q, seed: int) -> dict:
-    model, layer, recorder, weights, head = _regression_model(1, hidden_size, seed, nonlinearity="identity")
-    target = arg(q) * rho
-    _set_recurrent(layer, recorder, target)
-    weights = effective_rnn_weights(layer, recorder, 1, hidden_size)
-    recorder.reset(fn=NONLINEARITIES["identity"])
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(4, seq_len, 1, generator=generator)
-    y = torch.randn(4, seq_len, 1, generator=generator)
-    norms = student(MODULE).hidden_grad_norms(model, x, y, True)
-    return {"Wh": weights["Wh"], "norms": plain(norms, "hidden_grad_norms(...)")}
+def linear_property(x, y, weights: dict) -> dict:
+    model = _regression_model(weights, None, nonlinearity="identity")
+    norms = student(MODULE).hidden_grad_norms(model, arg(x), arg(y), True)
+    return {"norms": plain(norms, "hidden_grad_norms(...)")}
 
 
-def _set_recurrent(layer: nn.Module, recorder: Recorder, target: torch.Tensor) -> None:
-    """Write W^h into the layer through recurrent_weight(), or find it among the parameters."""
-    hidden = target.shape[0]
-    w = student(MODULE).recurrent_weight(layer)
-    if isinstance(w, torch.Tensor) and tuple(w.shape) == (hidden, hidden):
-        with torch.no_grad():
-            w.copy_(target)
-    current = torch.as_tensor(effective_rnn_weights(layer, recorder, 1, hidden)["Wh"]).float()
-    if torch.allclose(current, target, atol=1e-6):
-        return
-    # recurrent_weight() returned a copy: locate W^h (or its transpose) inside a parameter by value.
-    for param in layer.parameters():
-        if param.dim() != 2:
-            continue
-        for matrix, candidate in ((current, target), (current.T, target.T)):
-            rows, cols = matrix.shape
-            for r in range(param.shape[0] - rows + 1):
-                for c in range(param.shape[1] - cols + 1):
-                    if torch.allclose(param.data[r : r + rows, c : c + cols], matrix, atol=1e-7):
-                        with torch.no_grad():
-                            param[r : r + rows, c : c + cols] = candidate
-                        return
-    raise ProbeError("bad_value", "could not set W^h in your RNNLayer: recurrent_weight(layer) did not return the matrix that forward uses")
+def stack_stand_in_map(index: int, input_size: int, hidden_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed map (A, c) of the index-th stand-in layer an RNN creates; the trusted side recomputes it."""
+    generator = torch.Generator().manual_seed(1000 + index)
+    a = torch.randn(input_size, hidden_size, generator=generator) * 0.5
+    c = torch.randn(hidden_size, generator=generator) * 0.5
+    return a, c
 
 
 class _StackStandIn(nn.Module):
@@ -252,11 +236,11 @@ class _StackStandIn(nn.Module):
         super().__init__()
         index = len(_StackStandIn.built)
         _StackStandIn.built.append((int(input_size), int(hidden_size)))
-        generator = torch.Generator().manual_seed(1000 + index)
         self.input_size = input_size
         self.hidden_size = hidden_size
-        self.A = nn.Parameter(torch.randn(input_size, hidden_size, generator=generator) * 0.5)
-        self.c = nn.Parameter(torch.randn(hidden_size, generator=generator) * 0.5)
+        a, c = stack_stand_in_map(index, int(input_size), int(hidden_size))
+        self.A = nn.Parameter(a)
+        self.c = nn.Parameter(c)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         all_h = torch.cumsum(x @ self.A, dim=1) + self.c
@@ -273,11 +257,10 @@ def stack_structure(input_size: int, hidden_size: int, num_layers: int, x) -> di
     try:
         rnn = m.RNN(input_size, hidden_size, num_layers)
         built = list(_StackStandIn.built)
-        maps = [(layer.A.detach().double().numpy().copy(), layer.c.detach().double().numpy().copy()) for layer in rnn.modules() if isinstance(layer, _StackStandIn)]
         out, last = pair(rnn(arg(x)), "RNN.forward")
     finally:
         m.RNNLayer = original
-    return {"built": [list(b) for b in built], "A": [a for a, _ in maps], "c": [c for _, c in maps], "out": plain(out, "RNN output"), "last": plain(last, "RNN last_step_h")}
+    return {"built": [list(b) for b in built], "out": plain(out, "RNN output"), "last": plain(last, "RNN last_step_h")}
 
 
 def _rnn_layers(rnn: nn.Module) -> list[nn.Module]:
@@ -285,38 +268,40 @@ def _rnn_layers(rnn: nn.Module) -> list[nn.Module]:
     return [mod for mod in rnn.modules() if isinstance(mod, cls)]
 
 
+def _stacked_layers(rnn: nn.Module, layers: list[dict]) -> None:
+    """Set each RNNLayer inside the student's RNN (in module order) to the trusted weights."""
+    found = _rnn_layers(rnn)
+    if len(found) != len(layers):
+        raise ProbeError("bad_value", f"RNN(..., num_layers={len(layers)}) should hold {len(layers)} RNNLayer modules; found {len(found)}")
+    for number, (layer, weights) in enumerate(zip(found, layers)):
+        original = getattr(layer, "nonlinearity", None)
+        recorder = Recorder()
+        layer.nonlinearity = recorder
+        try:
+            set_rnn_weights(layer, recorder, weights, f"layer {number} of your RNN")
+        finally:
+            layer.nonlinearity = original
+
+
 @probe("1h.forward")
-def stack_forward(input_size: int, hidden_size: int, num_layers: int, x, seed: int) -> dict:
-    m = student(MODULE)
-    rnn = m.RNN(input_size, hidden_size, num_layers)
-    randomize(rnn, seed)
-    layers = _rnn_layers(rnn)
-    weights = [_layer_weights(layer) for layer in layers]
+def stack_forward(x, layers: list) -> dict:
+    input_size, hidden_size = layer_size(layers[0])
+    rnn = student(MODULE).RNN(input_size, hidden_size, len(layers))
+    _stacked_layers(rnn, layers)
     out, last = pair(rnn(arg(x)), "RNN.forward")
-    return {"layers": weights, "out": plain(out, "RNN output"), "last": plain(last, "RNN last_step_h")}
-
-
-def _layer_weights(layer: nn.Module) -> dict:
-    """Effective weights of one of the student's layers, probing through a temporary recorder."""
-    original = layer.nonlinearity
-    recorder = Recorder()
-    layer.nonlinearity = recorder
-    try:
-        return effective_rnn_weights(layer, recorder, layer.input_size, layer.hidden_size)
-    finally:
-        layer.nonlinearity = original
+    return {"out": plain(out, "RNN output"), "last": plain(last, "RNN last_step_h")}
 
 
 @probe("1h.train")
-def stack_train(hidden_size: int, lr: float, xs, ys, seed: int) -> dict:
+def stack_train(lr: float, xs, ys, layers: list, head: dict, seed: int) -> dict:
     m = student(MODULE)
     torch.manual_seed(seed)
-    rnn = m.RNN(1, hidden_size, 2)
+    hidden_size = layer_size(layers[0])[1]
+    rnn = m.RNN(1, hidden_size, len(layers))
     model = m.RecurrentRegressionModel(rnn, output_dim=1)
-    randomize(model, seed, scale=0.3)
-    layers = _rnn_layers(rnn)
-    init = [_layer_weights(layer) for layer in layers]
-    head = effective_affine(lambda h: _run_model(_HeadOnly(model, rnn), h)[0], hidden_size)
+    _stacked_layers(rnn, layers)
+    read_out = _HeadOnly(model, rnn)
+    set_affine(trainable(model, skip=(rnn,)), lambda h: _run_model(read_out, h)[0], hidden_size, head, "the read-out of your RecurrentRegressionModel")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     xs_t, ys_t = arg(xs), arg(ys)
     losses = []
@@ -327,4 +312,4 @@ def stack_train(hidden_size: int, lr: float, xs, ys, seed: int) -> dict:
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
-    return {"layers": init, "headW": head["W"], "headc": head["c"], "losses": np.asarray(losses)}
+    return {"losses": np.asarray(losses)}

@@ -1,9 +1,11 @@
 """Worker-side probes for part 2 (q_rnn_last_name): letterToIndex and RecurrentClassifier.
 
-The training probe runs the grader's own loop (``fit``/``predict`` below, never the
-student's ``train``) around the student's RecurrentClassifier. The trusted side
-imports the same two functions to train the reference from the same start, so
-both sides follow one procedure.
+The forward and training probes load weights the trusted side chose into the
+student's RecurrentClassifier (by state_dict name, strictly) and report only
+outputs: the trusted side never takes weights from the worker. The training probe
+runs the grader's own loop (``fit``/``predict`` below, never the student's
+``train``); the trusted side imports the same two functions to train the reference
+from the same start, so both sides follow one procedure.
 
 The surname data is read here at import time (the supervisor imports probe modules
 before forking workers, which may not be able to read project files). Only the
@@ -24,8 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from autograder.config import PROJECT_ROOT
-from autograder.probes.convert import plain
-from autograder.probes.harness import randomize
+from autograder.probes.convert import load_state, plain
 from autograder.probes.registry import ProbeError, probe, student
 
 MODULE = "q_rnn_last_name"
@@ -35,6 +36,8 @@ KEPT_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY
 SPLIT_SEED = 227  # the homework's split: random.Random(227).shuffle, first 80% train
 TRAIN_FRACTION = 0.8
 ATTRIBUTES = ("embedding", "rnn", "drop", "output")
+# Where a load of the grader's weights points the student when names or shapes differ.
+STATE_NAMES = "the homework's names and shapes are graded by check 2.2: embedding, rnn (one nn.RNN), drop, output, created in that order"
 
 
 # ----------------------------------------------------------------------------- data (provided code, reimplemented)
@@ -156,8 +159,8 @@ def _classifier(*args: Any) -> nn.Module:
     return model
 
 
-def state_arrays(model: nn.Module) -> dict[str, np.ndarray]:
-    return {name: plain(value, f"state_dict entry {name!r}") for name, value in model.state_dict().items()}
+def describe(args: tuple) -> str:
+    return "RecurrentClassifier(" + ", ".join(repr(a) for a in args) + ")"
 
 
 def _torch_classes(obj: Any) -> list[str]:
@@ -199,26 +202,27 @@ def structure(vocab_size: int, rnn_size: int, n_categories: int, num_layers: int
 
 
 @probe("2.forward")
-def forward(vocab_size: int, rnn_size: int, n_categories: int, num_layers: int, dropout: float, x, last_pos, seed: int) -> dict:
-    model = _classifier(vocab_size, rnn_size, n_categories, num_layers, dropout, "rnn")
-    randomize(model, seed)
+def forward(vocab_size: int, rnn_size: int, n_categories: int, num_layers: int, dropout: float, x, last_pos, state: dict) -> dict:
+    args = (vocab_size, rnn_size, n_categories, num_layers, dropout, "rnn")
+    model = _classifier(*args)
+    load_state(model, state, describe(args), STATE_NAMES)
     model.eval()
     with torch.no_grad():
         out = model(torch.as_tensor(np.asarray(x, dtype=np.int64)), torch.as_tensor(np.asarray(last_pos, dtype=np.int64)))
-    return {"state": state_arrays(model), "logits": plain(out, "RecurrentClassifier.forward(x, last_pos)")}
+    return {"logits": plain(out, "RecurrentClassifier.forward(x, last_pos)")}
 
 
 @probe("2.train")
-def train_run(alphabet: str, pad: int, vocab_size: int, rnn_size: int, train_index, eval_x, eval_last_pos, epochs: int, lr: float, batch_size: int, max_grad_norm: float, seed: int) -> dict:
+def train_run(alphabet: str, pad: int, vocab_size: int, rnn_size: int, train_index, eval_x, eval_last_pos, epochs: int, lr: float, batch_size: int, max_grad_norm: float, seed: int, init: dict) -> dict:
     if DATA_ERROR:
         raise ProbeError("grader", f"the surname data could not be loaded: {DATA_ERROR}")
     index = np.asarray(train_index, dtype=np.int64)
     x, last_pos = encode([TRAIN_NAMES[i] for i in index], alphabet, pad)
     y = torch.as_tensor(TRAIN_LABELS[index])
     n_categories = len(CATEGORIES)
-    torch.manual_seed(int(seed))
     model = _classifier(vocab_size, rnn_size, n_categories)
-    init = state_arrays(model)
+    load_state(model, init, describe((vocab_size, rnn_size, n_categories)), STATE_NAMES)
+    torch.manual_seed(int(seed))
     losses = fit(model, x, last_pos, y, n_categories, epochs, lr, batch_size, seed, max_grad_norm)
     logits = predict(model, torch.as_tensor(np.asarray(eval_x, dtype=np.int64)), torch.as_tensor(np.asarray(eval_last_pos, dtype=np.int64)), n_categories)
-    return {"init": init, "losses": np.asarray(losses, dtype=np.float64), "logits": plain(logits, "held-out logits")}
+    return {"losses": np.asarray(losses, dtype=np.float64), "logits": plain(logits, "held-out logits")}

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.probes.convert import plain
+from autograder.probes.convert import load_state, plain
 from autograder.probes.harness import arg, randomize
 from autograder.probes.registry import ProbeError, probe, student
 
@@ -107,18 +107,51 @@ def seeded_init(input_size: int, hidden_sizes: list, seed: int) -> dict:
     return {"keys": list(state.keys()), "values": [plain(v, f"state_dict()[{k!r}]") for k, v in state.items()]}
 
 
+def stand_in(layers: list, what: str) -> nn.Sequential:
+    """nn.Linear layers holding the trusted side's weights ([W, b] pairs), with nn.Tanh() between them.
+
+    An instrument, not a solution: the trusted side chooses the sizes (its decoder does not
+    mirror the encoder), and computes what the stand-ins give on its own side.
+    """
+    modules: list[nn.Module] = []
+    for index, (weight, bias) in enumerate(layers):
+        w, b = np.asarray(weight, dtype=np.float32), np.asarray(bias, dtype=np.float32)
+        if w.ndim != 2 or b.shape != (w.shape[0],):
+            raise ProbeError("grader", f"bad stand-in layer {index} for {what}")
+        if index:
+            modules.append(nn.Tanh())
+        linear = nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        modules.append(linear)
+    return nn.Sequential(*modules)
+
+
+def _autoencoder(input_size: int, hidden_sizes: list) -> nn.Module:
+    """The student's Autoencoder; with a stand-in (identity) decoder when building theirs fails (3a.1's business)."""
+    m = student(MODULE)
+    hidden = [int(h) for h in hidden_sizes]
+    state = torch.get_rng_state()
+    try:
+        return _as_model(m.Autoencoder(input_size, list(hidden)), "Autoencoder(...)")
+    except Exception:
+        torch.set_rng_state(state)
+        return _as_model(_without_decoder(m.Autoencoder)(input_size, list(hidden)), "Autoencoder(...)")
+
+
 @probe("3a.forward")
-def forward(input_size: int, hidden_sizes: list, x, seed: int) -> dict:
-    model = _as_model(student(MODULE).Autoencoder(input_size, [int(h) for h in hidden_sizes]), "Autoencoder(...)")
-    randomize(model, seed)
+def forward(input_size: int, hidden_sizes: list, x, encoder: list, decoder: list) -> dict:
+    """The student's forward with model.encoder and model.decoder replaced by the trusted side's stand-ins."""
+    model = _autoencoder(input_size, hidden_sizes)
+    model.encoder = stand_in(encoder, "model.encoder")
+    model.decoder = stand_in(decoder, "model.decoder")
     xt = arg(x)
     with torch.no_grad():
         out = model(xt)
-        if not isinstance(out, torch.Tensor):
-            raise ProbeError("bad_value", f"Autoencoder.forward should return a tensor; got {type(out).__name__}")
-        z = model.encoder(xt.clone())
-        composed = model.decoder(z)
-    return {"out": plain(out, "Autoencoder.forward(x)"), "composed": plain(composed, "model.decoder(model.encoder(x))"), "x_after": plain(xt, "x after forward")}
+    if not isinstance(out, torch.Tensor):
+        raise ProbeError("bad_value", f"Autoencoder.forward should return a tensor; got {type(out).__name__}")
+    return {"out": plain(out, "Autoencoder.forward(x)"), "x_after": plain(xt, "x after forward")}
 
 
 @probe("3a.loss")
@@ -221,40 +254,28 @@ def _split_inputs(dataset: Any, split: str) -> torch.Tensor:
 
 @probe("3a.accuracy")
 def accuracy(seed: int, input_size: int, samples: int, splits: list, high_var_dims: int, var_scale: float, batch_size: int,
-             eval_batch_size: int, hidden_sizes: list, num_classes: int, split: str | None, weights_seed: int | None) -> dict:
+             eval_batch_size: int, hidden_sizes: list, num_classes: int, split: str | None, encoder_state: dict, W, b) -> dict:
+    """_get_model_accuracy with the trusted side's encoder weights and classifier (W, b)."""
     m = student(MODULE)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     dataset = m.SyntheticDataset(input_size, samples, list(splits), high_var_dims, var_scale, batch_size, eval_batch_size)
-    state = torch.get_rng_state()
-    try:
-        model = _as_model(m.Autoencoder(input_size, [int(h) for h in hidden_sizes]), "Autoencoder(...)")
-    except Exception:
-        # Accuracy needs only the encoder: when the student's decoder cannot be built (see 3a.1),
-        # grade _get_model_accuracy with a stand-in decoder instead of failing it too.
-        torch.set_rng_state(state)
-        model = _as_model(_without_decoder(m.Autoencoder)(input_size, [int(h) for h in hidden_sizes]), "Autoencoder(...)")
+    # Accuracy needs only the encoder: when the student's decoder cannot be built (see 3a.1),
+    # _get_model_accuracy is graded with a stand-in decoder instead of failing it too.
+    model = _autoencoder(input_size, hidden_sizes)
+    load_state(model.encoder, encoder_state, "model.encoder", "the encoder is built by the provided Autoencoder.__init__: keep its nn.Sequential of Linear and activation layers unchanged")
     experiment = m.Experiment(dataset, model, batch_size, num_classes, 1e-3)
     classifier = nn.Linear(int(hidden_sizes[-1]), num_classes)
-    if weights_seed is not None:
-        randomize(model, weights_seed)
-        randomize(classifier, weights_seed + 1, scale=1.0)
-    weight, bias = classifier.weight.detach().clone(), classifier.bias.detach().clone()
-    name = split or "test"
     with torch.no_grad():
-        inputs = _split_inputs(dataset, name)
-        features = model.encoder(inputs)
+        classifier.weight.copy_(arg(W))
+        classifier.bias.copy_(arg(b))
+    name = split or "test"
+    inputs = _split_inputs(dataset, name)
     value = experiment._get_model_accuracy(classifier) if split is None else experiment._get_model_accuracy(classifier, split=split)
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.detach().reshape(())
-    return {
-        "accuracy": plain(value, "Experiment._get_model_accuracy(classifier)"),
-        "inputs": plain(inputs, "split inputs"),
-        "features": plain(features, "encoder features"),
-        "W": plain(weight, "classifier weight"),
-        "b": plain(bias, "classifier bias"),
-    }
+    return {"accuracy": plain(value, "Experiment._get_model_accuracy(classifier)"), "inputs": plain(inputs, "split inputs")}
 
 
 def _rgba(color: Any) -> np.ndarray:

@@ -18,6 +18,9 @@ from autograder import protocol
 from autograder.sandbox import hardening
 
 
+SUPERVISOR_START_SECONDS = 180  # a fresh interpreter importing torch on a loaded machine
+
+
 class SandboxError(Exception):
     """The sandbox itself failed (not the student's code): the grader cannot go on safely."""
 
@@ -148,15 +151,24 @@ class Sandbox:
             hidden_paths=hidden_paths,
             sys_path=sys_path,
         )
+        tainted = _trusted_modules_loaded()
         pid = os.fork()
         if pid == 0:
             try:
                 parent_sock.close()
+                if tainted:
+                    _exec_fresh_supervisor(child_sock, config)
                 supervisor.serve(child_sock, config)
             finally:
                 os._exit(1)
         child_sock.close()
         hardening.make_undumpable()
+        try:
+            ready = protocol.read_frame(parent_sock.fileno(), time.monotonic() + SUPERVISOR_START_SECONDS)
+        except (protocol.ProtocolError, OSError) as exc:
+            raise SandboxError(f"the sandbox supervisor did not start: {exc}") from None
+        if not (isinstance(ready, dict) and ready.get("ready") is True):
+            raise SandboxError("the sandbox supervisor did not start")
         return cls(parent_sock, pid, info)
 
     def open(self, cpu_seconds: int, memory_mb: int) -> Session:
@@ -191,6 +203,29 @@ class Sandbox:
                 os.waitpid(self._pid, 0)
             except ChildProcessError:
                 pass
+
+
+def _trusted_modules_loaded() -> list[str]:
+    """Modules that hold the reference or expected values, already imported in this process.
+
+    A forked supervisor (and every worker forked from it) would inherit them; this
+    happens when one process grades twice (tests, verify), never in production.
+    """
+    import sys
+
+    return [name for name in sys.modules if name == "reference" or name.startswith(("reference.", "autograder.checks"))]
+
+
+def _exec_fresh_supervisor(sock: socket.socket, config) -> None:
+    """Replace this (forked, tainted) child by a fresh interpreter running only the supervisor."""
+    import json
+    import sys
+    from dataclasses import asdict
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    os.set_inheritable(sock.fileno(), True)
+    code = f"import sys; sys.path.insert(0, {root!r}); from autograder.sandbox.supervisor import exec_main; exec_main(sys.argv[1:])"
+    os.execv(sys.executable, [sys.executable, "-I", "-c", code, str(sock.fileno()), json.dumps(asdict(config))])
 
 
 def _unreadable_for(user: str, paths: list[str]) -> str | None:

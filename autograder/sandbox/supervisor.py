@@ -44,6 +44,7 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
     counter = 0
     fd = sock.fileno()
     code = 0
+    protocol.write_frame(fd, {"ready": True})  # start-up is not charged to the first check
     try:
         while True:
             try:
@@ -241,3 +242,18 @@ def _reap() -> None:
             return
         if pid == 0:
             return
+
+
+def exec_main(argv: list[str]) -> "NoReturn":  # noqa: F821
+    """Entry point of a supervisor started in a fresh interpreter: ``<socket fd> <config as JSON>``."""
+    import json
+
+    from autograder.probes import load_all
+
+    fd, config = int(argv[0]), SupervisorConfig(**json.loads(argv[1]))
+    load_all()
+    sock = socket.socket(fileno=fd)
+    try:
+        serve(sock, config)
+    finally:
+        os._exit(1)

@@ -162,3 +162,20 @@ def _ppid(pid: str) -> int:
             return int(stat.read().rsplit(b")", 1)[1].split()[1])
     except OSError:
         return -1
+
+
+def test_a_process_that_already_loaded_the_reference_starts_a_fresh_supervisor(tmp_path):
+    import autograder.checks  # noqa: F401  (this test process holds the reference and the checks)
+    import reference.q_rnn_and_grad  # noqa: F401
+
+    folder = make_submission(tmp_path / "sub", source=TEMPLATE, modules=("q_rnn_and_grad",))
+    with open(folder / "q_rnn_and_grad.py", "a") as module:
+        module.write(
+            "\nimport sys as _sys\n\n"
+            "def loss_fn(*args, **kwargs):\n"
+            "    seen = sorted(m for m in _sys.modules if m == 'reference' or m.startswith(('reference.', 'autograder.checks')))\n"
+            "    raise RuntimeError('LOADED=' + ','.join(seen) + '=END')\n"
+        )
+    _, results = run_grade(folder, tmp_path / "r.json", only=("1c",))
+    outputs = {t["number"]: t["output"] for t in results["tests"]}
+    assert "LOADED==END" in outputs["1c.1"], outputs["1c.1"][:300]

@@ -31,6 +31,7 @@ BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             layers.append(self.activation_cls())
         return nn.Sequential(*layers)""")],
     ),
+    "latent_activation_in_forward": ("3a.2", [("return self.decoder(self.encoder(x))", "return self.decoder(self.activation_cls()(self.encoder(x)))")]),
     "plain_mse_loss": ("3a.3", [("return ((x_hat - x) ** 2).sum(dim=1).mean()", "return ((x_hat - x) ** 2).mean()")]),
     "noise_on_target": ("3a.4", [("x_hat = self.forward(x_noisy)\n        loss = self.loss(x, x_hat)", "x_hat = self.forward(x_noisy)\n        loss = self.loss(x_noisy, x_hat)")]),
     "noise_free": ("3a.4", [("x_hat = self.forward(x_noisy)", "x_hat = self.forward(x)")]),
