@@ -7,6 +7,11 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SANDBOX_USER = "hw7sandbox"
+# Each grader (as root) runs its workers under a uid of its own from this pool, locked for
+# its lifetime: a submission's kill(-1), leftovers and files then touch only its own grader.
+# The uids have no account; the group is the sandbox user's. Far above any real account.
+SANDBOX_UID_POOL = range(1_930_000_000, 1_930_000_000 + 4096)
+SANDBOX_UID_LOCKS = "/run/hw7-sandbox-uids"
 
 
 @dataclass(frozen=True)
@@ -19,8 +24,9 @@ class GradeConfig:
     in_process: bool = False
     deadline_seconds: float | None = None  # None: the rubric's [grader] deadline
     sandbox_user: str | None = DEFAULT_SANDBOX_USER
-    # kill(-1) as the sandbox uid after each check: only where this grader is the uid's sole
-    # user (Gradescope's container). Elsewhere the subreaper's descendant scan is what kills.
+    # kill(-1) as the sandbox uid after each check even when no private uid could be claimed
+    # (the shared sandbox user's uid): only where this grader is its sole user (Gradescope).
+    # With a private uid (the normal case as root) the whole uid is always killed.
     kill_whole_uid: bool = False
     rubric_path: Path | None = None
     work_dir: Path | None = None

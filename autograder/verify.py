@@ -53,7 +53,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from autograder.config import DEFAULT_SANDBOX_USER, PROJECT_ROOT
+from autograder.config import DEFAULT_SANDBOX_USER, PROJECT_ROOT, SANDBOX_UID_POOL
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 MUTANTS_DIR = FIXTURES / "mutants"
@@ -859,11 +859,21 @@ def _fix_patches(f: Fixture) -> Fixture:
 # ---------------------------------------------------------------------------- adversarial
 
 
-def sandbox_uid() -> int | None:
+class SandboxUids:
+    """The uids a worker can run under: the sandbox user's and the private pool."""
+
+    def __init__(self, named: int) -> None:
+        self.named = named
+
+    def __contains__(self, uid: object) -> bool:
+        return uid == self.named or uid in SANDBOX_UID_POOL
+
+
+def sandbox_uid() -> SandboxUids | None:
     if os.geteuid() != 0:
         return None
     try:
-        return pwd.getpwnam(DEFAULT_SANDBOX_USER).pw_uid
+        return SandboxUids(pwd.getpwnam(DEFAULT_SANDBOX_USER).pw_uid)
     except KeyError:
         return None
 
@@ -935,7 +945,7 @@ def case_processes(marker: str, uid: int | None, since_ticks: int) -> list[tuple
         if marker in cmd:
             found.append((pid, cmd))
             continue
-        if uid is None or u != uid or _start_ticks(pid) < since_ticks - 1:
+        if uid is None or u not in uid or _start_ticks(pid) < since_ticks - 1:
             continue
         if ppid in (0, 1, me):
             found.append((pid, cmd))
@@ -945,7 +955,7 @@ def case_processes(marker: str, uid: int | None, since_ticks: int) -> list[tuple
 def sandbox_processes(uid: int | None) -> list[tuple[int, str]]:
     if uid is None:
         return []
-    return [(pid, cmd) for pid, (_, u, cmd) in _proc_table().items() if u == uid]
+    return [(pid, cmd) for pid, (_, u, cmd) in _proc_table().items() if u in uid]
 
 
 def _kill_pids(pids: Iterable[int]) -> None:
@@ -985,7 +995,7 @@ def grader_state() -> dict[str, str]:
             for name in dirs + names:
                 full = os.path.join(folder, name)
                 try:
-                    if os.lstat(full).st_uid == uid:
+                    if os.lstat(full).st_uid in uid:
                         digests[f"owned by the sandbox uid: {os.path.relpath(full, PROJECT_ROOT)}"] = "sandbox"
                 except OSError:
                     pass
@@ -1103,7 +1113,7 @@ def _files_of_uid(uid: int | None, since: float, roots: Iterable[str] = ("/tmp",
                 info = os.lstat(full)
             except OSError:
                 continue
-            if info.st_uid == uid and info.st_mtime >= since - 1:
+            if info.st_uid in uid and info.st_mtime >= since - 1:
                 found.append(full)
     return found
 

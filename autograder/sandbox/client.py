@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograder import protocol
+from autograder.config import SANDBOX_UID_POOL
 from autograder.sandbox import hardening
 
 
@@ -64,6 +65,7 @@ class SandboxInfo:
     sandbox_user: str | None
     measures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    uid: int | None = None  # the private uid the workers ran under, when one was claimed
 
 
 class Session:
@@ -169,6 +171,10 @@ class Sandbox:
             raise SandboxError(f"the sandbox supervisor did not start: {exc}") from None
         if not (isinstance(ready, dict) and ready.get("ready") is True):
             raise SandboxError("the sandbox supervisor did not start")
+        uid = ready.get("uid")
+        if info.sandbox_user is not None and isinstance(uid, int) and uid in SANDBOX_UID_POOL:
+            info.uid = uid
+            info.measures = [f"private uid {uid} (group {info.sandbox_user}), killed and cleaned up after every check" if m.startswith("uid ") else m for m in info.measures]
         return cls(parent_sock, pid, info)
 
     def open(self, cpu_seconds: int, memory_mb: int) -> Session:

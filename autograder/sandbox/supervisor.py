@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from autograder import protocol
+from autograder.config import SANDBOX_UID_LOCKS, SANDBOX_UID_POOL
 from autograder.sandbox import hardening
 from autograder.sandbox.worker import WorkerSpec, run as run_worker
 
@@ -40,11 +41,15 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
     hardening.make_undumpable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     user = _lookup(config.sandbox_user)
+    private = _claim_private_uid(user[1]) if user is not None else None
+    if private is not None:
+        user = (private, user[1])
+        config.kill_whole_uid = True  # nobody else runs under this uid
     sessions: dict[int, dict] = {}
     counter = 0
     fd = sock.fileno()
     code = 0
-    protocol.write_frame(fd, {"ready": True})  # start-up is not charged to the first check
+    protocol.write_frame(fd, {"ready": True, "uid": user[0] if user else None})  # start-up is not charged to the first check
     try:
         while True:
             try:
@@ -77,6 +82,58 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
             except BaseException:
                 pass
         os._exit(code)
+
+
+def _claim_private_uid(gid: int) -> int | None:
+    """Lock a free uid of the pool for this supervisor's lifetime (the lock dies with the process)."""
+    import fcntl
+
+    try:
+        os.makedirs(SANDBOX_UID_LOCKS, mode=0o700, exist_ok=True)
+        info = os.stat(SANDBOX_UID_LOCKS)
+        if info.st_uid != 0 or info.st_mode & 0o077:
+            return None
+    except OSError:
+        return None
+    start = os.getpid() % len(SANDBOX_UID_POOL)
+    for step in range(len(SANDBOX_UID_POOL)):
+        uid = SANDBOX_UID_POOL[(start + step) % len(SANDBOX_UID_POOL)]
+        try:
+            lock = os.open(os.path.join(SANDBOX_UID_LOCKS, str(uid)), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(lock)
+            continue
+        if any(True for _ in _pids_of_uid(uid)):  # a crashed grader's leftovers: leave that uid alone
+            os.close(lock)
+            continue
+        return uid  # the descriptor stays open (and locked) until this process exits
+    return None
+
+
+WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _remove_files_of_uid(uid: int) -> None:
+    """Delete what the worker's private uid left in the world-writable folders (nobody else owns it)."""
+    for root in WORLD_WRITABLE:
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def _lookup(name: str | None) -> tuple[int, int] | None:
@@ -126,6 +183,8 @@ def _close(session: dict, user: tuple[int, int] | None) -> dict:
             pass
         _, status = os.waitpid(pid, 0)
     leftovers = _kill_descendants(user if session["kill_whole_uid"] else None)
+    if user is not None and session["kill_whole_uid"] and user[0] in SANDBOX_UID_POOL:
+        _remove_files_of_uid(user[0])
     output = session["output"]
     data = os.pread(output.fileno(), OUTPUT_CAP + 1, 0)
     size = os.fstat(output.fileno()).st_size

@@ -1,9 +1,11 @@
 """End to end through the sandbox on part 1: full marks, zero, containment, determinism, deadlines."""
 import json
 import os
+import re
 
 import pytest
 
+from autograder.config import SANDBOX_UID_POOL
 from tests.support import TEMPLATE, make_submission, run_grade, scores
 
 PART1 = ("1a", "1b", "1c", "1d", "1h")
@@ -103,7 +105,7 @@ def test_two_runs_give_identical_scores_and_messages(tmp_path):
 
 SPY = '''
 import os as _os, socket as _socket
-_report = ["uid=%d" % _os.getuid()]
+_report = ["uid=%d gid=%d" % (_os.getuid(), _os.getgid())]
 for _p in {paths!r}:
     try:
         open(_p).read(1)
@@ -129,7 +131,9 @@ def test_the_worker_runs_as_the_sandbox_user_and_sees_no_reference_rubric_or_net
     folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [("import torch  # noqa: E402\n", "import torch  # noqa: E402\n" + SPY.format(paths=paths))]}, modules=("q_rnn_and_grad",))
     _, results = run_grade(folder, tmp_path / "r.json", only=("1c.1",))
     output = {t["number"]: t["output"] for t in results["tests"]}["1c.1"]
-    assert f"uid={pwd.getpwnam('hw7sandbox').pw_uid}" in output
+    uid, gid = (int(v) for v in re.search(r"uid=(\d+) gid=(\d+)", output).groups())
+    assert uid in SANDBOX_UID_POOL and uid == results["extra_data"]["sandbox"]["uid"], "a private uid of this grader's own"
+    assert gid == pwd.getpwnam("hw7sandbox").pw_gid
     assert "READ" not in output and output.count("denied") == 3
     assert "NET blocked" in output
     assert results["extra_data"]["sandbox"]["user"] == "hw7sandbox"
@@ -179,3 +183,33 @@ def test_a_process_that_already_loaded_the_reference_starts_a_fresh_supervisor(t
     _, results = run_grade(folder, tmp_path / "r.json", only=("1c",))
     outputs = {t["number"]: t["output"] for t in results["tests"]}
     assert "LOADED==END" in outputs["1c.1"], outputs["1c.1"][:300]
+
+
+@ROOT_ONLY
+def test_two_graders_at_once_get_different_private_uids_and_files_left_in_tmp_are_removed(tmp_path):
+    import threading
+
+    body = (
+        "\nimport os as _os\n"
+        "def loss_fn(*args, **kwargs):\n"
+        "    with open('/tmp/hw7-left-behind-%d' % _os.getuid(), 'w') as handle:\n"
+        "        handle.write('x')\n"
+        "    raise RuntimeError('UID=%d=' % _os.getuid())\n"
+    )
+    uids = {}
+
+    def grade(name):
+        folder = make_submission(tmp_path / name, source=TEMPLATE, modules=("q_rnn_and_grad",))
+        with open(folder / "q_rnn_and_grad.py", "a") as module:
+            module.write(body)
+        _, results = run_grade(folder, tmp_path / f"{name}.json", only=("1c.1",))
+        output = {t["number"]: t["output"] for t in results["tests"]}["1c.1"]
+        uids[name] = int(re.search(r"UID=(\d+)=", output).group(1))
+
+    threads = [threading.Thread(target=grade, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert uids["a"] != uids["b"] and all(uid in SANDBOX_UID_POOL for uid in uids.values())
+    assert not any(os.path.exists(f"/tmp/hw7-left-behind-{uid}") for uid in uids.values())
