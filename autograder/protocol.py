@@ -38,10 +38,10 @@ class ChannelTimeout(ProtocolError):
     """No whole frame arrived before the deadline."""
 
 
-def encode(message: Any) -> bytes:
-    """Serialise nested dicts/lists of JSON scalars and arrays into one frame."""
+def encode_parts(message: Any) -> list:
+    """The frame of ``message`` as a list of buffers (length words + header, then each array's bytes), uncopied."""
     arrays: list[dict] = []
-    chunks: list[bytes] = []
+    chunks: list = []
     offset = 0
 
     def walk(value: Any, depth: int) -> Any:
@@ -71,10 +71,12 @@ def encode(message: Any) -> bytes:
         dtype = array.dtype.str
         if dtype not in ALLOWED_DTYPES:
             raise ProtocolError(f"arrays of dtype {array.dtype} cannot be sent")
-        raw = array.tobytes()
-        arrays.append({"dtype": dtype, "shape": list(array.shape), "offset": offset, "nbytes": len(raw)})
+        if type(array) is not np.ndarray:
+            array = np.array(array, subok=False)
+        raw = memoryview(array).cast("B") if array.nbytes else b""
+        arrays.append({"dtype": dtype, "shape": list(array.shape), "offset": offset, "nbytes": array.nbytes})
         chunks.append(raw)
-        offset += len(raw)
+        offset += array.nbytes
         if len(arrays) > MAX_ARRAYS:
             raise ProtocolError("too many arrays in one frame")
         return {"__array__": len(arrays) - 1}
@@ -86,7 +88,19 @@ def encode(message: Any) -> bytes:
     total = len(header) + offset
     if total + 4 > MAX_FRAME_BYTES:
         raise ProtocolError(f"frame of {total} bytes exceeds the {MAX_FRAME_BYTES}-byte cap")
-    return _LEN.pack(total + 4, len(header)) + header + b"".join(chunks)
+    return [_LEN.pack(total + 4, len(header)) + header, *chunks]
+
+
+def encode(message: Any) -> bytes:
+    """Serialise nested dicts/lists of JSON scalars and arrays into one frame."""
+    return b"".join(encode_parts(message))
+
+
+def write_parts(fd: int, parts: list) -> None:
+    for part in parts:
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def _reject_constant(name: str) -> Any:
@@ -162,11 +176,7 @@ def _build_array(spec: Any, data: memoryview) -> np.ndarray:
 
 def write_frame(fd: int, message: Any) -> None:
     """Encode and write one frame to a blocking file descriptor."""
-    frame = encode(message)
-    view = memoryview(frame)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    write_parts(fd, encode_parts(message))
 
 
 def read_frame(fd: int, deadline: float | None = None) -> Any:
@@ -178,10 +188,11 @@ def read_frame(fd: int, deadline: float | None = None) -> Any:
     return decode(_read_exact(fd, total, deadline))
 
 
-def _read_exact(fd: int, count: int, deadline: float | None) -> bytes:
-    parts: list[bytes] = []
-    remaining = count
-    while remaining:
+def _read_exact(fd: int, count: int, deadline: float | None) -> bytearray:
+    buffer = bytearray(count)
+    view = memoryview(buffer)
+    got = 0
+    while got < count:
         if deadline is not None:
             wait = deadline - time.monotonic()
             if wait <= 0:
@@ -189,9 +200,9 @@ def _read_exact(fd: int, count: int, deadline: float | None) -> bytes:
             ready, _, _ = select.select([fd], [], [], wait)
             if not ready:
                 raise ChannelTimeout("timed out waiting for the worker")
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
+        n = os.readv(fd, [view[got : got + (1 << 20)]])
+        if not n:
             raise ChannelClosed("the worker closed its channel")
-        parts.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(parts)
+        got += n
+    view.release()
+    return buffer

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -129,6 +129,7 @@ class Measurement:
     samples: int
     timed_out: bool
     log: Path
+    sampler: TreeSampler | None = field(default=None, repr=False, compare=False)
 
     @property
     def tree_covered(self) -> bool:
@@ -137,15 +138,19 @@ class Measurement:
 
 
 def run_measured(command: list[str], log: Path, *, cwd: Path, env: dict[str, str], timeout: float,
-                 preexec_fn=None, interval: float = 0.05) -> Measurement:
-    """Run ``command`` (output to ``log``), sampling its tree; kill its process group after ``timeout``."""
+                 preexec_fn=None, interval: float = 0.05, sampler_class: type[TreeSampler] = TreeSampler) -> Measurement:
+    """Run ``command`` (output to ``log``), sampling its tree; kill its process group after ``timeout``.
+
+    ``sampler_class`` (TreeSampler or a subclass) samples the tree; the instance used is
+    ``Measurement.sampler``, for callers that record more than the peak.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     timed_out = threading.Event()
     with open(log, "wb") as out:
         started = time.monotonic()
         proc = subprocess.Popen(command, cwd=str(cwd), env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec_fn)
-        sampler = TreeSampler(proc.pid, interval).start()
+        sampler = sampler_class(proc.pid, interval).start()
 
         def kill() -> None:
             timed_out.set()
@@ -176,4 +181,5 @@ def run_measured(command: list[str], log: Path, *, cwd: Path, env: dict[str, str
         samples=sampler.samples,
         timed_out=timed_out.is_set(),
         log=log,
+        sampler=sampler,
     )

@@ -48,7 +48,7 @@ def shape_of(ctx: Ctx, value, shape: tuple[int, ...], what: str) -> np.ndarray:
     array = as_array(value, what)
     if array.shape != shape:
         ctx.fail("shape", what=what, expected=shape, got=tuple(array.shape))
-    return array.astype(np.float64)
+    return array.astype(np.float64, copy=False)
 
 
 def finite(ctx: Ctx, array: np.ndarray, what: str) -> None:
@@ -415,8 +415,10 @@ def end_to_end(ctx: Ctx) -> None:
     n = X.shape[0]
     A = adjacency(ctx, HOMEWORK_GAMMA, X)
     M, how = student_normalized(ctx, A)
+    del A  # 30.5 MiB each: keep only the matrix the next stage needs
     finite(ctx, M, how + " on the homework data")
     S = stochastic(ctx, M, "stochastic_matrix_converter(M) on the homework data")
+    del M
     _, labels = cluster(ctx, S, 3, HOMEWORK_SEED, "M = M_stoch of the homework data")
     ari = float(adjusted_rand_score(y, labels))
     if not ari >= END_TO_END_ARI:

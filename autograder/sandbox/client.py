@@ -10,6 +10,7 @@ import os
 import pwd
 import signal
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,16 +154,16 @@ class Sandbox:
             hidden_paths=hidden_paths,
             sys_path=sys_path,
         )
-        tainted = _trusted_modules_loaded()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                parent_sock.close()
-                if tainted:
-                    _exec_fresh_supervisor(child_sock, config)
-                supervisor.serve(child_sock, config)
-            finally:
-                os._exit(1)
+        if _trusted_modules_loaded():
+            pid = _ZYGOTE.supervisor(child_sock, config)
+        else:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    parent_sock.close()
+                    supervisor.serve(child_sock, config)
+                finally:
+                    os._exit(1)
         child_sock.close()
         hardening.make_undumpable()
         try:
@@ -222,16 +223,57 @@ def _trusted_modules_loaded() -> list[str]:
     return [name for name in sys.modules if name == "reference" or name.startswith(("reference.", "autograder.checks"))]
 
 
-def _exec_fresh_supervisor(sock: socket.socket, config) -> None:
-    """Replace this (forked, tainted) child by a fresh interpreter running only the supervisor."""
-    import json
-    import sys
-    from dataclasses import asdict
+class _Zygote:
+    """A clean interpreter (started once per tainted process) that forks supervisors on request."""
 
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    os.set_inheritable(sock.fileno(), True)
-    code = f"import sys; sys.path.insert(0, {root!r}); from autograder.sandbox.supervisor import exec_main; exec_main(sys.argv[1:])"
-    os.execv(sys.executable, [sys.executable, "-I", "-c", code, str(sock.fileno()), json.dumps(asdict(config))])
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self.pid: int | None = None
+
+    def supervisor(self, sock: socket.socket, config) -> int:
+        import sys
+        from dataclasses import asdict
+
+        probes = sorted(name for name in sys.modules if name.startswith("autograder.probes."))
+        with self._lock:
+            control = self._control()
+            try:
+                protocol.write_frame(control.fileno(), {"config": asdict(config), "probes": probes})
+                socket.send_fds(control, [b"S"], [sock.fileno()])
+                reply = protocol.read_frame(control.fileno(), time.monotonic() + 60)
+            except (protocol.ProtocolError, OSError) as exc:
+                self._sock = None
+                raise SandboxError(f"the supervisor zygote failed: {exc}") from None
+        return int(reply["pid"])
+
+    def _control(self) -> socket.socket:
+        if self._sock is None:
+            import sys
+
+            parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            code = f"import sys; sys.path.insert(0, {root!r}); from autograder.sandbox.supervisor import zygote_main; zygote_main(sys.argv[1:])"
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    parent.close()
+                    os.set_inheritable(child.fileno(), True)
+                    os.execv(sys.executable, [sys.executable, "-I", "-c", code, str(child.fileno())])
+                finally:
+                    os._exit(1)
+            child.close()
+            try:
+                ready = protocol.read_frame(parent.fileno(), time.monotonic() + SUPERVISOR_START_SECONDS)
+            except (protocol.ProtocolError, OSError) as exc:
+                raise SandboxError(f"the supervisor zygote did not start: {exc}") from None
+            if not (isinstance(ready, dict) and ready.get("ready") is True):
+                raise SandboxError("the supervisor zygote did not start")
+            self._sock, self.pid = parent, pid
+        return self._sock
+
+
+_ZYGOTE = _Zygote()
 
 
 def _unreadable_for(user: str, paths: list[str]) -> str | None:

@@ -303,16 +303,42 @@ def _reap() -> None:
             return
 
 
-def exec_main(argv: list[str]) -> "NoReturn":  # noqa: F821
-    """Entry point of a supervisor started in a fresh interpreter: ``<socket fd> <config as JSON>``."""
+def zygote_main(argv: list[str]) -> "NoReturn":  # noqa: F821
+    """A clean interpreter that forks supervisors for a grader process that is itself tainted.
+
+    A process that has imported the reference (a test session, ``verify``) must not fork
+    supervisors from itself. It starts this zygote once, in a fresh interpreter that loads
+    only the probes, and asks it for a supervisor per grading: ``{"config", "probes"}`` plus
+    the supervisor's end of the socket, answered by ``{"pid"}``. Fork is milliseconds; a new
+    interpreter with torch is seconds.
+    """
+    import importlib
     import json
 
     from autograder.probes import load_all
 
-    fd, config = int(argv[0]), SupervisorConfig(**json.loads(argv[1]))
+    control = socket.socket(fileno=int(argv[0]))  # closed when the grader process exits: then so does this
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     load_all()
-    sock = socket.socket(fileno=fd)
-    try:
-        serve(sock, config)
-    finally:
-        os._exit(1)
+    protocol.write_frame(control.fileno(), {"ready": True})
+    while True:
+        try:
+            request = protocol.read_frame(control.fileno())
+            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except (protocol.ProtocolError, OSError):
+            os._exit(0)
+        for name in request.get("probes", []):
+            if isinstance(name, str) and name.startswith("autograder.probes."):
+                importlib.import_module(name)
+        config = SupervisorConfig(**request["config"])
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                control.close()
+                serve(socket.socket(fileno=fds[0]), config)
+            finally:
+                os._exit(1)
+        os.close(fds[0])
+        protocol.write_frame(control.fileno(), {"pid": pid})

@@ -122,18 +122,19 @@ def serve(spec: WorkerSpec) -> None:
         args = request.get("args", {}) if isinstance(request, dict) else {}
         try:
             value = registry.call(name, args)
+            del request, args  # the inputs are no longer needed: free them before encoding
             reply = {"ok": True, "value": value}
-            frame = protocol.encode(reply)
+            del value
+            frame = protocol.encode_parts(reply)
         except BaseException as exc:  # student code may raise anything, SystemExit included
             reply = {"ok": False, "error": describe_exception(exc)}
             try:
-                frame = protocol.encode(reply)
+                frame = protocol.encode_parts(reply)
             except Exception as inner:
-                frame = protocol.encode({"ok": False, "error": {"type": "ProtocolError", "message": str(inner)[:500], "traceback": ""}})
+                frame = protocol.encode_parts({"ok": False, "error": {"type": "ProtocolError", "message": str(inner)[:500], "traceback": ""}})
         sys.stdout.flush()
-        view = memoryview(frame)
-        while view:
-            view = view[os.write(spec.reply_fd, view):]
+        protocol.write_parts(spec.reply_fd, frame)
+        del reply, frame  # nothing of this call stays alive while the next request is awaited
 
 
 def describe_exception(exc: BaseException) -> dict:
