@@ -40,6 +40,7 @@ def _layer_with(weights: dict) -> tuple[nn.Module, Recorder]:
     """The student's RNNLayer, observed through a recording nonlinearity, set to the trusted weights."""
     input_size, hidden_size = layer_size(weights)
     recorder = Recorder()
+    torch.manual_seed(0)  # the blocks not pinned (and a read-out built next) start from the same values on every run
     layer = student(MODULE).RNNLayer(input_size, hidden_size, nonlinearity=recorder)
     if not isinstance(layer, nn.Module):
         raise ProbeError("bad_value", f"RNNLayer(...) should be an nn.Module; got {type(layer).__name__}")
