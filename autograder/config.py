@@ -12,6 +12,8 @@ DEFAULT_SANDBOX_USER = "hw7sandbox"
 # The uids have no account; the group is the sandbox user's. Far above any real account.
 SANDBOX_UID_POOL = range(1_930_000_000, 1_930_000_000 + 4096)
 SANDBOX_UID_LOCKS = "/run/hw7-sandbox-uids"
+# Where any uid can create files: a private uid's leftovers are removed from here after each check.
+WORLD_WRITABLE = ("/tmp", "/dev/shm", "/var/tmp")
 
 
 @dataclass(frozen=True)

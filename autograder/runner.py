@@ -254,7 +254,7 @@ def _extra_data(rubric, sandbox, found: intake_mod.Intake) -> dict:
             "scikit-learn": sklearn.__version__,
             "hypothesis": hypothesis.__version__,
         },
-        "sandbox": {"mode": info.mode, "user": info.sandbox_user, "uid": getattr(info, "uid", None), "measures": info.measures, "not_enforced": info.missing},
+        "sandbox": {"mode": info.mode, "user": info.sandbox_user, "uid": info.uid, "measures": info.measures, "not_enforced": info.missing},
         "submission": {"modules": found.modules, "problems": found.problems, "notes": found.notes},
     }
 

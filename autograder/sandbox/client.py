@@ -166,12 +166,7 @@ class Sandbox:
                     os._exit(1)
         child_sock.close()
         hardening.make_undumpable()
-        try:
-            ready = protocol.read_frame(parent_sock.fileno(), time.monotonic() + SUPERVISOR_START_SECONDS)
-        except (protocol.ProtocolError, OSError) as exc:
-            raise SandboxError(f"the sandbox supervisor did not start: {exc}") from None
-        if not (isinstance(ready, dict) and ready.get("ready") is True):
-            raise SandboxError("the sandbox supervisor did not start")
+        ready = _await_ready(parent_sock, "the sandbox supervisor")
         uid = ready.get("uid")
         if info.sandbox_user is not None and isinstance(uid, int) and uid in SANDBOX_UID_POOL:
             info.uid = uid
@@ -210,6 +205,17 @@ class Sandbox:
                 os.waitpid(self._pid, 0)
             except ChildProcessError:
                 pass
+
+
+def _await_ready(sock: socket.socket, what: str) -> dict:
+    """The first frame a freshly started supervisor (or zygote) sends: ``{"ready": True, ...}``."""
+    try:
+        ready = protocol.read_frame(sock.fileno(), time.monotonic() + SUPERVISOR_START_SECONDS)
+    except (protocol.ProtocolError, OSError) as exc:
+        raise SandboxError(f"{what} did not start: {exc}") from None
+    if not (isinstance(ready, dict) and ready.get("ready") is True):
+        raise SandboxError(f"{what} did not start")
+    return ready
 
 
 def _trusted_modules_loaded() -> list[str]:
@@ -263,12 +269,7 @@ class _Zygote:
                 finally:
                     os._exit(1)
             child.close()
-            try:
-                ready = protocol.read_frame(parent.fileno(), time.monotonic() + SUPERVISOR_START_SECONDS)
-            except (protocol.ProtocolError, OSError) as exc:
-                raise SandboxError(f"the supervisor zygote did not start: {exc}") from None
-            if not (isinstance(ready, dict) and ready.get("ready") is True):
-                raise SandboxError("the supervisor zygote did not start")
+            _await_ready(parent, "the supervisor zygote")
             self._sock, self.pid = parent, pid
         return self._sock
 

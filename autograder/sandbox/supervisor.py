@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from autograder import protocol
-from autograder.config import SANDBOX_UID_LOCKS, SANDBOX_UID_POOL
+from autograder.config import SANDBOX_UID_LOCKS, SANDBOX_UID_POOL, WORLD_WRITABLE
 from autograder.sandbox import hardening
 from autograder.sandbox.worker import WorkerSpec, run as run_worker
 
@@ -41,7 +41,7 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
     hardening.make_undumpable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     user = _lookup(config.sandbox_user)
-    private = _claim_private_uid(user[1]) if user is not None else None
+    private = _claim_private_uid() if user is not None else None
     if private is not None:
         user = (private, user[1])
         config.kill_whole_uid = True  # nobody else runs under this uid
@@ -84,7 +84,7 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
         os._exit(code)
 
 
-def _claim_private_uid(gid: int) -> int | None:
+def _claim_private_uid() -> int | None:
     """Lock a free uid of the pool for this supervisor's lifetime (the lock dies with the process)."""
     import fcntl
 
@@ -112,9 +112,6 @@ def _claim_private_uid(gid: int) -> int | None:
             continue
         return uid  # the descriptor stays open (and locked) until this process exits
     return None
-
-
-WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 def _remove_files_of_uid(uid: int) -> None:

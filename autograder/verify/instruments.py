@@ -11,7 +11,7 @@ import socket
 import threading
 from typing import Iterable
 
-from autograder.config import DEFAULT_SANDBOX_USER, PROJECT_ROOT, SANDBOX_UID_POOL
+from autograder.config import DEFAULT_SANDBOX_USER, PROJECT_ROOT, SANDBOX_UID_POOL, WORLD_WRITABLE
 
 
 class SandboxUids:
@@ -219,7 +219,7 @@ class LoopbackListener:
         self.udp.close()
 
 
-def _files_of_uid(uid: int | None, since: float, roots: Iterable[str] = ("/tmp", "/dev/shm", "/var/tmp")) -> list[str]:
+def _files_of_uid(uid: int | None, since: float, roots: Iterable[str] = WORLD_WRITABLE) -> list[str]:
     """Entries the sandbox uid created in the world-writable folders during a case.
 
     Only the top level is scanned: below it, only the uid's own folders are writable
