@@ -448,7 +448,7 @@ class Runner:
             outcome.graded = False
         elif timed_out:
             outcome.status = f"error: timed out after {self.wall_seconds:.0f} s (stopped)"
-        elif not outcome.status or (proc.returncode != 0 and outcome.status.startswith("error")):
+        elif not outcome.status or (proc.returncode != 0 and outcome.status.startswith("error") and "infrastructure" not in outcome.status):
             tail = _last_line(folder / "grader.log")
             outcome.status = f"error: grader exited with status {proc.returncode}" + (f": {tail}" if tail else "")
         state = {"fingerprint": fp, "submission_hash": sub_hash, "status": outcome.status, "seconds": round(seconds, 2), "exit_code": proc.returncode}
@@ -507,7 +507,9 @@ def read_outcome(sub: Submission, results: Path, part_ids: list[str]) -> Outcome
         outcome.max_score += float(test.get("max_score", 0) or 0)
     outcome.total = float(data.get("score", 0) or 0)
     extra = data.get("extra_data", {}) if isinstance(data.get("extra_data"), dict) else {}
-    if not extra.get("finished"):
+    if extra.get("infrastructure_error"):
+        outcome.status = "error: infrastructure (not the student's fault): " + str(extra["infrastructure_error"])[:200]
+    elif not extra.get("finished"):
         first = str(data.get("output", "")).strip().splitlines()
         outcome.status = "error: grading did not finish" + (f" ({first[0][:120]})" if first else "")
     else:
@@ -681,12 +683,13 @@ def csv_header(part_ids: list[str]) -> list[str]:
 
 
 def csv_rows(outcomes: list[Outcome], part_ids: list[str]) -> list[list[str]]:
+    """One row per student; a submission nobody could grade (status ``error``) has no points at all, not 0."""
     rows = []
     for o in outcomes:
+        graded = not o.status.startswith(("error", "interrupted"))
+        points = [_num(o.parts.get(p, 0.0)) if graded else "" for p in part_ids]
         for s in o.students or [Student(name="")]:
-            rows.append(
-                [o.submission, s.name or o.submission, s.sid, s.email, *(_num(o.parts.get(p, 0.0)) for p in part_ids), _num(o.total), _num(o.max_score), o.status, f"{o.seconds:.1f}"]
-            )
+            rows.append([o.submission, s.name or o.submission, s.sid, s.email, *points, _num(o.total) if graded else "", _num(o.max_score) if graded else "", o.status, f"{o.seconds:.1f}"])
     return rows
 
 
@@ -716,6 +719,9 @@ def compare(old_csv: Path, new_csv: Path) -> list[str]:
         before = old.get(key)
         if before is None:
             lines.append(f"new      {_who(row)}: {row.get('total', '')} (not in {old_csv.name})")
+            continue
+        if any(str(r.get("status", "")).startswith("error") for r in (row, before)):
+            lines.append(f"error    {_who(row)}: not comparable [status {before.get('status')} -> {row.get('status')}]")
             continue
         parts = [c for c in row if c in before and c not in _NON_PART_COLUMNS]
         deltas = []

@@ -148,6 +148,7 @@ def render(
         os.chmod(base, 0o711)
         found = intake_mod.stage(Path(submission), base / "submission")
         sandbox = _start_sandbox(config, base)
+        sandbox.canary()
         for spec in specs:
             result = PlotResult(spec.key, spec.part, spec.caption)
             started = time.monotonic()
@@ -181,6 +182,7 @@ def render(
 
 def _run_probe(sandbox, spec: PlotSpec) -> tuple[str | None, bytes | None]:
     from autograder.checks.context import describe_error
+    from autograder.errors import InfrastructureError
     from autograder.sandbox.client import StudentRaised, WorkerLost
 
     session = sandbox.open(cpu_seconds=int(PLOT_SECONDS * 2) + 5, memory_mb=2048)
@@ -193,6 +195,10 @@ def _run_probe(sandbox, spec: PlotSpec) -> tuple[str | None, bytes | None]:
         else:
             data = png.tobytes()
     except StudentRaised as exc:
+        cause = sandbox.grader_fault(exc.info)
+        if cause:
+            session.close()
+            raise InfrastructureError(f"plot {spec.key}: {cause}") from None
         error = describe_error(exc.info)
     except WorkerLost as lost:
         error = "the plotting code timed out" if lost.reason == "timeout" else f"the plotting code ended the worker ({lost.reason})"

@@ -64,6 +64,13 @@ class ResultsWriter:
         self.output = reason
         self.write(finished=False)
 
+    def infrastructure_error(self, message: str, cause: str) -> None:
+        """Nobody is graded: no tests, the student told it is not their fault, the cause for staff."""
+        self.tests = []
+        self.output = message
+        self.extra_data["infrastructure_error"] = cause
+        self.write(finished=False)
+
     def record(self, result: TestResult) -> None:
         self.tests.append(result)
         self.write(finished=False)

@@ -24,12 +24,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from autograder import __version__, intake as intake_mod
 from autograder.config import GradeConfig
+from autograder.errors import InfrastructureError
 from autograder.messages import say
 from autograder.results import ResultsWriter, TestResult
-
-
-# The worker's exit status when confining itself failed (before any student code ran).
-WORKER_SETUP_FAILED = 70
+from autograder.sandbox.client import WORKER_SETUP_FAILED
 
 # Modules the course's notebook version has no notebook for.
 NOTEBOOKLESS = ("q_linear_autoencoder",)
@@ -59,7 +57,12 @@ class GradeReport:
 
 
 def grade(config: GradeConfig) -> GradeReport:
-    """Grade ``config.submission``; the results file is valid at every moment."""
+    """Grade ``config.submission``; the results file is valid at every moment.
+
+    Raises ``InfrastructureError`` when this install cannot grade fairly (the worker canary
+    fails, a worker cannot start, the sandbox user cannot read a file of the grader's):
+    results.json then says so, with no score, and nobody is graded.
+    """
     started = time.monotonic()
     writer = ResultsWriter(str(config.results), extra_data={"grader_version": __version__})
     writer.fail_closed(say("unfinished"))
@@ -69,7 +72,11 @@ def grade(config: GradeConfig) -> GradeReport:
         os.chmod(base, 0o711)
         found = intake_mod.stage(Path(config.submission), base / "submission")
         sandbox = _start_sandbox(config, base)
+        sandbox.canary()
         return _run_checks(config, writer, found, sandbox, started)
+    except InfrastructureError as exc:
+        writer.infrastructure_error(say("infrastructure"), exc.cause)
+        raise
     finally:
         if sandbox is not None:
             sandbox.stop()
@@ -111,7 +118,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     # Loaded only now: the worker supervisor has been forked and holds none of this.
     from autograder import checks, rubric as rubric_mod
     from autograder.checks.compare import CheckFailed
-    from autograder.checks.context import CheckAborted, Ctx, check_seed
+    from autograder.checks.context import CheckAborted, Ctx, InfrastructureAbort, check_seed
 
     rubric = rubric_mod.load(config.rubric_path or rubric_mod.RUBRIC_PATH)
     functions = checks.registry()
@@ -140,7 +147,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
         else:
             _reseed(check_seed(check.id))
             deadline = min(time.monotonic() + check.timeout, global_deadline)
-            ctx = Ctx(check, lambda: sandbox.open(cpu_seconds=int(check.timeout * 2) + 5, memory_mb=check.memory_mb), deadline)
+            ctx = Ctx(check, lambda: sandbox.open(cpu_seconds=int(check.timeout * 2) + 5, memory_mb=check.memory_mb), deadline, grader_fault=sandbox.grader_fault)
             aborted = None
             try:
                 functions[check.id](ctx)
@@ -149,6 +156,10 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
                 message = exc.message
             except CheckAborted as exc:
                 aborted = exc.lost
+            except InfrastructureAbort as exc:
+                if ctx.session is not None:
+                    ctx.session.close()
+                raise InfrastructureError(f"{check.id}: {exc.cause}") from None
             except Exception as exc:  # a grader bug must cost only this check, and say so
                 message = say("grader_error", detail=f"{type(exc).__name__}: {exc}")
                 report.notes.append(f"{check.id}: grader error\n{traceback.format_exc()}")
@@ -211,7 +222,7 @@ def _lost_message(lost, end, timeout: float, hit_global: bool) -> str:
             if end.ended["signal"] == 24:
                 how += ": CPU time limit"
         elif end.ended.get("exit_code") == WORKER_SETUP_FAILED:
-            return say("grader_error", detail="the sandboxed worker could not start (exit status 70)")
+            raise InfrastructureError(f"a sandboxed worker could not confine itself (exit status {WORKER_SETUP_FAILED}) before any student code ran")
         else:
             how = f"exit status {end.ended.get('exit_code')}: sys.exit or os._exit in your code?"
     return say("died", how=how)

@@ -8,7 +8,11 @@ the course sees every term:
 - 3a: ``Autoencoder.loss`` is plain element-wise MSE, not a sum over features;
 - 5g: ``stochastic_matrix_converter`` normalises rows instead of columns.
 
-Run ``python examples/make_sample.py`` after changing the reference; the zip is committed.
+It also writes ``sample_notebooks.zip``, the same code as the course's notebooks would hold it
+(one cell per top-level definition, Colab's shell and magic lines around it), for the notebook
+half of the canary that ``setup.sh`` runs (``python -m autograder selftest``).
+
+Run ``python examples/make_sample.py`` after changing the reference; both zips are committed.
 """
 from __future__ import annotations
 
@@ -57,6 +61,43 @@ def recurrent_weight_patch() -> list[tuple[str, str]]:
     return [(text[body_start:end], "\n    return rnn_layer.U.T")]
 
 
+NOTEBOOK_HEAD = ("!pip install -q ipympl", "%matplotlib inline")
+
+
+def as_notebook(module_text: str) -> bytes:
+    """The module as a Colab notebook: a magic cell, then one code cell per top-level statement."""
+    import ast
+    import json
+
+    lines = module_text.splitlines()
+    tree = ast.parse(module_text)
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": ["# Homework 7 (sample submission)"]}]
+    cells.append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["\n".join(NOTEBOOK_HEAD)]})
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the module docstring
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        text = "\n".join(lines[start - 1 : node.end_lineno])
+        cells.append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text.splitlines(keepends=True)})
+    notebook = {"cells": cells, "metadata": {"colab": {"provenance": []}, "kernelspec": {"display_name": "Python 3", "name": "python3"}}, "nbformat": 4, "nbformat_minor": 0}
+    return (json.dumps(notebook, indent=1, sort_keys=True) + "\n").encode()
+
+
+def write_zip(out: Path, files: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(2025, 10, 24, 12, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[name], zipfile.ZIP_DEFLATED)
+    print(f"wrote {out}")
+
+
+# The course hands these out as notebooks (part 3b has none).
+NOTEBOOK_MODULES = ("q_rnn_and_grad", "q_rnn_last_name", "q_autoencoder", "q_graph_clustering")
+
+
 def main() -> None:
     import shutil
     import tempfile
@@ -66,13 +107,9 @@ def main() -> None:
         patches = dict(PATCHES)
         patches["q_rnn_and_grad"] = PATCHES["q_rnn_and_grad"] + recurrent_weight_patch()
         make_submission(folder, patches)
-        out = HERE / "sample_submission.zip"
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(folder.iterdir()):
-                info = zipfile.ZipInfo(f"hw7/{path.name}", date_time=(2025, 10, 24, 12, 0, 0))
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
-        print(f"wrote {out}")
+        write_zip(HERE / "sample_submission.zip", {f"hw7/{path.name}": path.read_bytes() for path in folder.iterdir()})
+        notebooks = {f"hw7/{m}.ipynb": as_notebook((folder / f"{m}.py").read_text()) for m in NOTEBOOK_MODULES}
+        write_zip(HERE / "sample_notebooks.zip", notebooks)
         shutil.rmtree(folder)
 
 

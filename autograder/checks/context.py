@@ -28,6 +28,14 @@ class CheckAborted(BaseException):
         self.lost = lost
 
 
+class InfrastructureAbort(BaseException):
+    """The install, not the student, failed during a check: stop grading at once (no shrinking)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
 def check_seed(check_id: str) -> int:
     """A fixed seed per check, the same on every machine."""
     return zlib.crc32(check_id.encode()) & 0x7FFFFFFF
@@ -36,9 +44,10 @@ def check_seed(check_id: str) -> int:
 class Ctx:
     """The context handed to every check function."""
 
-    def __init__(self, check: Check, open_session: Callable[[], Any], deadline: float) -> None:
+    def __init__(self, check: Check, open_session: Callable[[], Any], deadline: float, grader_fault: Callable[[dict], str | None] = lambda error: None) -> None:
         self.check = check
         self._open_session = open_session
+        self._grader_fault = grader_fault
         self.session = None
         self.deadline = deadline
         self.seed = check_seed(check.id)
@@ -61,6 +70,9 @@ class Ctx:
         except WorkerLost as lost:
             raise CheckAborted(lost) from None
         except StudentRaised as exc:
+            cause = self._grader_fault(exc.info)
+            if cause:  # confirmed by the trusted side: the install, not the student, failed
+                raise InfrastructureAbort(cause) from None
             raise CheckFailed(describe_error(exc.info)) from None
 
     def close(self, got: Any, expected: Any, what: str, rtol: float | None = None, atol: float | None = None) -> None:

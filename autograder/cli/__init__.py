@@ -13,6 +13,7 @@ COMMANDS = {
     "report": "Render results as a self-contained HTML page.",
     "pack": "Zip exactly the files the grader reads, warning about missing parts.",
     "check-rubric": "Validate rubric.toml: ids, points, reference at full marks.",
+    "selftest": "Grade the bundled canary through the sandbox and compare with its known verdicts.",
 }
 
 

@@ -1,7 +1,8 @@
 """``build``: the zip to upload to Gradescope, byte-identical when built twice from the same tree.
 
-Contents: ``setup.sh`` and ``run_autograder`` at the zip root, ``requirements.txt``,
-the ``autograder/`` package, ``reference/`` and ``data/``. Never tests, caches,
+Contents: ``setup.sh`` and ``run_autograder`` at the zip root, ``requirements.txt`` and
+``requirements.lock``, the ``autograder/`` package, ``reference/``, ``data/`` and ``examples/``
+(the canary that ``setup.sh`` grades). Never tests, caches,
 hidden files or editor droppings. Every entry has a fixed timestamp (1980-01-01),
 fixed permissions (0755 for the two scripts and any executable, 0644 otherwise),
 and the entries are sorted, so the zip depends only on the files' contents.
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from autograder.config import PROJECT_ROOT
 
-ROOT_FILES = ("setup.sh", "run_autograder", "requirements.txt")
-TREES = ("autograder", "reference", "data")
+ROOT_FILES = ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock")
+TREES = ("autograder", "reference", "data", "examples")  # examples: the canary setup.sh grades
 EXECUTABLES = ("setup.sh", "run_autograder")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIP_DIRS = {"__pycache__", "tests", "node_modules"}

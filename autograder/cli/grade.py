@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from autograder.config import GradeConfig
+from autograder.errors import EXIT_GRADER_CRASHED, EXIT_INFRASTRUCTURE, InfrastructureError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,13 +39,36 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         report = grade(config)
-    except Exception as exc:  # the grader itself could not run: the fail-closed file stays
-        print(f"error: the grader could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except InfrastructureError as exc:  # results.json already says so, with no score
+        print(f"error: infrastructure: {exc.cause}", file=sys.stderr)
+        print("Nobody was graded: the submission is not at fault. Fix the install (bash setup.sh reports what it finds), then grade again.", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
+    except Exception as exc:  # a bug of the grader's: never a student's zero
+        import traceback
+
+        cause = f"the grader crashed: {type(exc).__name__}: {exc}"
+        _mark_crashed(args.results, cause)
+        print(f"error: {cause}", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_GRADER_CRASHED
     if not args.quiet:
         print_table(report)
     print(f"Total: {report.score:g} / {report.max_score:g}   ({report.seconds:.1f} s)   results: {report.results_path}")
     return 0
+
+
+def _mark_crashed(results: Path, cause: str) -> None:
+    """Rewrite the grade file as an infrastructure failure (no score), keeping what it held."""
+    import json
+
+    from autograder.messages import say
+    from autograder.results import ResultsWriter
+
+    try:
+        extra = json.loads(results.read_text(encoding="utf-8")).get("extra_data", {})
+    except (OSError, ValueError, AttributeError):
+        extra = {}
+    ResultsWriter(str(results), extra_data=extra if isinstance(extra, dict) else {}).infrastructure_error(say("infrastructure"), cause)
 
 
 def print_table(report) -> None:

@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     items = [report.load(p) for p in paths]
     temp = None
     if args.plots is not None:
+        from autograder.errors import EXIT_INFRASTRUCTURE, InfrastructureError
         from autograder.plots import render
 
         if not args.plots.exists():
@@ -52,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
         folder = args.save_plots or Path(tempfile.mkdtemp(prefix="hw7report-plots-"))
         temp = None if args.save_plots else folder
         keys = tuple(k.strip() for k in args.plots_only.split(",") if k.strip())
-        results = render(args.plots, folder, keys=keys, in_process=args.in_process, sandbox_user=args.sandbox_user, shared_sandbox=args.shared_sandbox, log=lambda s: print(s, file=sys.stderr))
+        try:
+            results = render(args.plots, folder, keys=keys, in_process=args.in_process, sandbox_user=args.sandbox_user, shared_sandbox=args.shared_sandbox, log=lambda s: print(s, file=sys.stderr))
+        except InfrastructureError as exc:
+            print(f"error: infrastructure: the plots cannot be drawn on this install: {exc.cause}", file=sys.stderr)
+            return EXIT_INFRASTRUCTURE
         for r in results:
             print(f"  plot {r.key}: " + (f"ok ({r.seconds:.1f} s)" if r.file else f"none: {r.error.splitlines()[0] if r.error else '?'}"), file=sys.stderr)
         if not items:

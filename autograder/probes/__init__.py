@@ -69,6 +69,7 @@ def load_all() -> None:
     """
     memory.tune_malloc()
     importlib.import_module("autograder.notebook")  # workers cannot import it once autograder/ is hidden
+    importlib.import_module("autograder.installcheck")  # the worker canary's lists
     for name in PROBE_MODULES:
         try:
             importlib.import_module(f"autograder.probes.{name}")

@@ -49,6 +49,29 @@ def configure(submission: str, notes: list[str]) -> None:
     _STATE["modules"] = {}
 
 
+def canary() -> list[str]:
+    """What grading needs, tried in a fresh worker before any student code is loaded.
+
+    The lazily loaded standard library (codecs included), the notebook reader, a backward
+    pass, a figure with text saved to the scratch folder (matplotlib opens its fonts only
+    then), and the submission folder. Any problem is the install's, never the student's.
+    """
+    from autograder import installcheck, notebook
+
+    problems = installcheck.check_interpreter_modules()
+    try:
+        raw = b'{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": ["x = 1\\n", "def f():\\n", "    return x"]}], "nbformat": 4, "nbformat_minor": 0, "metadata": {}}'
+        compile(notebook.module_source(raw, "q_canary"), "canary.ipynb", "exec")
+    except Exception as exc:  # noqa: BLE001 - any failure is the install's
+        problems.append(f"the notebook reader failed: {type(exc).__name__}: {exc}")
+    problems += installcheck.draw_a_figure()
+    try:
+        os.listdir(_STATE["submission_dir"])
+    except OSError as exc:
+        problems.append(f"the worker cannot list the submission folder: {exc}")
+    return problems
+
+
 def submission_dir() -> str:
     return _STATE["submission_dir"]
 
@@ -56,6 +79,8 @@ def submission_dir() -> str:
 def call(name: Any, args: Any) -> Any:
     if name == "__sandbox__":
         return {"notes": _STATE["notes"], "uid": os.getuid(), "pid": os.getpid()}
+    if name == "__canary__":
+        return {"problems": canary()}
     if not isinstance(name, str) or name not in _PROBES:
         raise ProbeError("grader", f"unknown probe {name!r}")
     if not isinstance(args, dict):

@@ -17,13 +17,18 @@ from typing import Any
 
 from autograder import protocol
 from autograder.config import SANDBOX_UID_POOL
+from autograder.errors import InfrastructureError
+from autograder.installcheck import DELIBERATELY_HIDDEN
 from autograder.sandbox import hardening
 
 
 SUPERVISOR_START_SECONDS = 180  # a fresh interpreter importing torch on a loaded machine
+CANARY_SECONDS = 60
+# The worker's exit status when confining itself failed (before any student code ran).
+WORKER_SETUP_FAILED = 70
 
 
-class SandboxError(Exception):
+class SandboxError(InfrastructureError):
     """The sandbox itself failed (not the student's code): the grader cannot go on safely."""
 
 
@@ -130,6 +135,8 @@ class Sandbox:
     @classmethod
     def start(cls, base_dir: str, submission_dir: str, hidden_paths: list[str], sandbox_user: str | None, kill_whole_uid: bool) -> "Sandbox":
         """Fork the supervisor now: call before loading the reference or the rubric."""
+        import sys
+
         from autograder.probes import load_all
         from autograder.sandbox import supervisor
 
@@ -137,14 +144,13 @@ class Sandbox:
         info = _describe(sandbox_user)
         sys_path = _clean_sys_path()
         if info.sandbox_user is not None:
-            unreadable = _unreadable_for(info.sandbox_user, sys_path)
+            entry = pwd.getpwnam(info.sandbox_user)
+            unreadable = unreadable_for(entry.pw_uid, entry.pw_gid, sys_path)
             if unreadable:
-                info.missing.append(
-                    f"the sandbox user cannot read this Python's libraries ({unreadable}); the worker runs as root. "
-                    "Run setup.sh and grade with its venv (/opt/hw7-venv/bin/python)"
+                raise InfrastructureError(
+                    f"the sandbox user {info.sandbox_user} cannot read this Python's libraries ({unreadable[0]}): "
+                    f"{sys.executable} cannot run the workers. Run setup.sh and grade with the venv it reports."
                 )
-                info.measures = [m for m in info.measures if not m.startswith(("uid", "private"))]
-                info.mode, info.sandbox_user = "root-unconfined", None
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         config = supervisor.SupervisorConfig(
             base_dir=base_dir,
@@ -183,6 +189,51 @@ class Sandbox:
         if not reply.get("ok") or len(fds) != 2:
             raise SandboxError("the sandbox supervisor refused to open a session")
         return Session(self, int(reply["pid"]), fds[0], fds[1])
+
+    def canary(self) -> None:
+        """Run the worker canary (``registry.canary``) before any student code: raise if it fails."""
+        problems: list[str] = []
+        session = self.open(cpu_seconds=60, memory_mb=1536)
+        try:
+            reply = session.call("__canary__", {}, time.monotonic() + CANARY_SECONDS)
+            problems = [str(p) for p in (reply or {}).get("problems", ["the canary sent no answer"])]
+        except WorkerLost as lost:
+            problems = [f"the canary worker was lost ({lost.reason}{': ' + lost.detail if lost.detail else ''})"]
+        except StudentRaised as exc:
+            problems = [f"the canary raised {exc.info.get('type')}: {exc.info.get('message')}"]
+        end = session.close()
+        if end.ended.get("exit_code") == WORKER_SETUP_FAILED:
+            problems.insert(0, f"the worker could not confine itself (exit status {WORKER_SETUP_FAILED})")
+        if problems:
+            output = end.output.strip()[-800:]
+            raise InfrastructureError("the sandboxed worker cannot do what grading needs: " + "; ".join(problems[:6]) + (f"\nworker output:\n{output}" if output else ""))
+
+    def grader_fault(self, error: dict) -> str | None:
+        """Whether a failure the worker reported is the grader's: a file of the interpreter or
+        of the grader that the exception names and that the sandbox user really cannot read.
+
+        The worker's claim (``worker.files_named_by``) is only a lead: each file is checked here,
+        by the kernel, as the sandbox uid. A submission cannot make its own bug look like ours.
+        """
+        if self.info.sandbox_user is None:
+            return None
+        roots = _grader_roots()
+        candidates = []
+        for lead in [p for p in error.get("paths", []) if isinstance(p, str)][:16]:
+            if lead.startswith("module:"):
+                lead = _module_origin(lead[len("module:"):]) or ""
+            path = os.path.normpath(lead) if lead else ""
+            if path and os.path.exists(path) and any(path == r or path.startswith(r + os.sep) for r in roots):
+                if not any(hidden in os.path.realpath(path) for hidden in DELIBERATELY_HIDDEN):
+                    candidates.append(path)  # as the worker named it: a link on the way may be what blocks it
+        if not candidates:
+            return None
+        entry = pwd.getpwnam(self.info.sandbox_user)
+        uid = self.info.uid if self.info.uid is not None else entry.pw_uid
+        blocked = unreadable_for(uid, entry.pw_gid, candidates)
+        if not blocked:
+            return None
+        return f"the sandbox user cannot read {blocked[0]}, a file of the grader's install ({error.get('type')}: {str(error.get('message', ''))[:300]})"
 
     def _close(self, pid: int) -> SessionEnd:
         try:
@@ -277,34 +328,77 @@ class _Zygote:
 _ZYGOTE = _Zygote()
 
 
-def _unreadable_for(user: str, paths: list[str]) -> str | None:
-    """The first path the sandbox user cannot list, found by a short-lived child that drops to that user."""
-    entry = pwd.getpwnam(user)
+def unreadable_for(uid: int, gid: int, paths: list[str]) -> list[str]:
+    """The paths (folders: not listable; files: not readable) that ``uid`` cannot use.
+
+    Found by a short-lived child that drops to that uid, so the answer is the kernel's,
+    not a guess from permission bits. Paths that do not exist are skipped.
+    """
+    paths = [p for p in paths if os.path.exists(p)]
+    if not paths:
+        return []
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(read_fd)
             os.setgroups([])
-            os.setgid(entry.pw_gid)
-            os.setuid(entry.pw_uid)
-            bad = ""
+            os.setgid(gid)
+            os.setuid(uid)
+            bad = []
             for path in paths:
-                if os.path.exists(path) or path.endswith(".zip"):
-                    try:
-                        if os.path.isdir(path) or not path.endswith(".zip"):
-                            os.listdir(path)
-                    except OSError:
-                        bad = path
-                        break
-            os.write(write_fd, bad.encode())
+                try:
+                    if os.path.isdir(path):
+                        os.listdir(path)
+                    else:
+                        with open(path, "rb"):
+                            pass
+                except OSError:
+                    bad.append(path)
+            os.write(write_fd, "\0".join(bad).encode()[:60000])
         finally:
             os._exit(0)
     os.close(write_fd)
-    answer = os.read(read_fd, 4096).decode()
+    chunks = []
+    while True:
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
     os.close(read_fd)
     os.waitpid(pid, 0)
-    return answer or None
+    answer = b"".join(chunks).decode()
+    return [p for p in answer.split("\0") if p]
+
+
+def _grader_roots() -> list[str]:
+    """Folders whose files the worker is meant to read: the standard library and the venv,
+    by their real paths and by the paths this process reached them through.
+
+    The project itself is hidden from the worker on purpose and is not among them, nor are
+    the files hidden on purpose (``installcheck.DELIBERATELY_HIDDEN``): a submission that
+    tries to read those is refused, and that is no fault of the grader's.
+    """
+    import sys
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    named = [p for p in (sys.prefix, paths["stdlib"], paths["platstdlib"]) if p]
+    return sorted({os.path.normpath(p) for p in named} | {os.path.realpath(p) for p in named})
+
+
+def _module_origin(name: str) -> str | None:
+    """Where the trusted side finds a top-level module, without importing anything."""
+    import importlib.machinery
+    import sys
+
+    top = name.split(".")[0]
+    if not top.isidentifier():
+        return None
+    spec = importlib.machinery.PathFinder.find_spec(top, sys.path)
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return None
+    return spec.origin
 
 
 def _describe(sandbox_user: str | None) -> SandboxInfo:

@@ -48,5 +48,11 @@ class InProcessSandbox:
     def open(self, cpu_seconds: int, memory_mb: int) -> InProcessSession:
         return InProcessSession(self._submission_dir)
 
+    def canary(self) -> None:
+        """Nothing to prove: there is no worker."""
+
+    def grader_fault(self, error: dict) -> str | None:
+        return None
+
     def stop(self) -> None:
         pass

@@ -159,4 +159,34 @@ def describe_exception(exc: BaseException) -> dict:
         "kind": "not_implemented" if isinstance(exc, NotImplementedError) else "exception",
         "message": message[:2000],
         "traceback": text[-TRACEBACK_CHARS:],
+        "paths": files_named_by(exc),
     }
+
+
+def files_named_by(exc: BaseException) -> list[str]:
+    """Files an exception says could not be read or imported, anywhere in its chain.
+
+    The trusted side checks each one itself (``Sandbox.grader_fault``): a file of the
+    interpreter or of the grader that the sandbox user cannot read makes the failure the
+    grader's, not the student's. What the worker says here is only a lead, never a verdict.
+    """
+    found: list[str] = []
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        seen += 1
+        if isinstance(current, OSError):
+            found += [f for f in (current.filename, current.filename2) if isinstance(f, str)]
+        if isinstance(current, ImportError):
+            if isinstance(current.path, str):
+                found.append(current.path)
+            if isinstance(current.name, str):
+                found.append("module:" + current.name)
+        if isinstance(current, LookupError) and str(current).startswith("unknown encoding: "):
+            import encodings
+
+            name = encodings.normalize_encoding(str(current).split(": ", 1)[1]).lower()
+            name = encodings.aliases.aliases.get(name, name)
+            found.append(os.path.join(os.path.dirname(encodings.__file__), name + ".py"))
+        current = current.__cause__ or current.__context__
+    return found[:16]

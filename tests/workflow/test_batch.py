@@ -218,3 +218,21 @@ def test_class_of_reference_copies(tmp_path, jobs, count):
         assert row["total"] == "25"
     rate = count / seconds * 60
     print(f"\nbatch --jobs {jobs}: {count} submissions (part 1) in {seconds:.0f} s = {rate:.1f} submissions/minute")
+
+
+def test_an_infrastructure_error_is_an_error_row_with_no_points_not_a_zero(tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"score": 0, "output": "The grader failed on the course's side", "tests": [], "extra_data": {"finished": False, "infrastructure_error": "the sandbox user cannot read /opt/hw7-venv/lib/x"}}))
+    sub = batch.Submission("submission_1", tmp_path, [batch.Student(name="Ada", sid="1", email="a@x")])
+    outcome = batch.read_outcome(sub, results, ["1", "2"])
+    assert outcome.status.startswith("error: infrastructure (not the student's fault): the sandbox user cannot read")
+    row = batch.csv_rows([outcome], ["1", "2"])[0]
+    header = batch.csv_header(["1", "2"])
+    values = dict(zip(header, row))
+    assert values["1"] == values["2"] == values["total"] == values["max"] == ""
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    graded = batch.Outcome("submission_1", sub.students, parts={"1": 3.0, "2": 1.0}, total=4.0, max_score=9.0, status="ok")
+    batch.write_csv(old, [graded], ["1", "2"])
+    batch.write_csv(new, [outcome], ["1", "2"])
+    lines = batch.compare(old, new)
+    assert lines[0].startswith("error    Ada (1): not comparable [status ok -> error: infrastructure")
