@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from autograder.checks import check
 from autograder.checks.compare import CheckFailed, as_array
 from autograder.checks.context import Ctx
+from autograder.secrets import secret_seed
 from autograder.checks.reference import module, t64
 from autograder.messages import say
 
@@ -471,52 +472,124 @@ MNIST_HIDDEN = [128, 16]
 MNIST_TRAIN = 3000
 MNIST_LABELLED = 500
 MNIST_EVAL = 1000
-MNIST_BUDGET = {"epochs": 2, "batch_size": 50, "lr": 2e-3, "probe_steps": 300, "probe_lr": 1e-2}
+MNIST_BUDGET = {"epochs": 2, "batch_size": 50, "lr": 2e-3}
+PROBE_BUDGET = {"probe_steps": 300, "probe_lr": 1e-2}
 MNIST_MARGIN = 0.12  # accuracy may fall this far below the reference's under the same budget (untrained: ~0.55)
 
 
 @lru_cache(maxsize=1)
-def mnist_labels() -> np.ndarray:
+def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 digits (float32 in [0, 1]) and their labels; both stay on this side."""
     from autograder.datasets import mnist_pixels
 
-    _images, labels = mnist_pixels()
-    return np.asarray(labels, dtype=np.int64)
-
-
-@lru_cache(maxsize=4)
-def reference_mnist_accuracy(seed: int) -> float:
-    from autograder.probes.part3a import mnist_images, train_and_probe
-
-    split = mnist_split(seed)
-    labels = mnist_labels()
-    state = torch.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        model = ref().Autoencoder(784, MNIST_HIDDEN)
-        out = train_and_probe(model, mnist_images(), split["train_idx"], split["probe_idx"], labels[split["probe_idx"]], split["eval_idx"], seed=seed, **MNIST_BUDGET)
-    finally:
-        torch.set_rng_state(state)
-    return float((out["logits"].argmax(axis=1) == labels[split["eval_idx"]]).mean())
+    images, labels = mnist_pixels()
+    pixels = (np.asarray(images, dtype=np.float64) / 255.0).astype(np.float32)
+    return pixels, np.asarray(labels, dtype=np.int64)
 
 
 def mnist_split(seed: int) -> dict:
-    order = np.random.default_rng(seed).permutation(len(mnist_labels()))
+    """Training digits (sent, shuffled, without indices), labelled probe digits (a subset of them,
+    labels kept here) and evaluation digits (never sent), drawn with a seed the worker never learns."""
+    images, _labels = mnist_digits()
+    order = np.random.default_rng(seed).permutation(images.shape[0])
     train = order[:MNIST_TRAIN]
     return {"train_idx": train, "probe_idx": train[:MNIST_LABELLED], "eval_idx": order[-MNIST_EVAL:]}
 
 
+def rebuild(learned: dict, what: str, input_size: int, output_size: int) -> torch.nn.Sequential:
+    """The network a worker reported (leaf calls + Linear weights in call order) as trusted modules."""
+    calls, linears = learned.get("calls"), learned.get("linears")
+    if not isinstance(calls, list) or not isinstance(linears, list):
+        _fail("value", what=what, expected="its layers", got="nothing usable")
+    modules: list[torch.nn.Module] = []
+    weights = iter(linears)
+    size = input_size
+    for call in calls:
+        kind = call[0] if isinstance(call, list) and call else None
+        if kind == "activation":
+            modules.append(torch.nn.ReLU())
+        elif kind == "linear":
+            layer = next(weights, None)
+            weight = np.asarray(layer.get("weight"), dtype=np.float64) if isinstance(layer, dict) else np.zeros(0)
+            if weight.ndim != 2 or weight.shape[1] != size or not np.all(np.isfinite(weight)):
+                _fail("value", what=f"a Linear layer of {what}", expected=f"finite weights taking {size} features", got=f"shape {weight.shape}")
+            linear = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=layer.get("bias") is not None).double()
+            with torch.no_grad():
+                linear.weight.copy_(torch.as_tensor(weight))
+                if linear.bias is not None:
+                    bias = np.asarray(layer["bias"], dtype=np.float64)
+                    if bias.shape != (weight.shape[0],) or not np.all(np.isfinite(bias)):
+                        _fail("value", what=f"a Linear bias of {what}", expected=f"{weight.shape[0]} finite numbers", got=f"shape {bias.shape}")
+                    linear.bias.copy_(torch.as_tensor(bias))
+            modules.append(linear)
+            size = weight.shape[0]
+        else:
+            _fail("value", what=f"the layers of {what}", expected="nn.Linear layers and the activation_cls passed in", got=str(call)[:80])
+    if size != output_size:
+        _fail("value", what=f"the output size of {what}", expected=output_size, got=size)
+    return torch.nn.Sequential(*modules)
+
+
+def _fail(key: str, **fields) -> None:
+    raise CheckFailed(say(key, **fields))
+
+
+def probe_accuracy(encoder: torch.nn.Module, seed: int, split: dict) -> float:
+    """Accuracy of a linear probe on the encoder's features: fitted and scored here, on digits the worker never labelled."""
+    images, labels = mnist_digits()
+    with torch.no_grad():
+        train_feats = encoder(torch.as_tensor(images[split["probe_idx"]], dtype=torch.float64)).float()
+        eval_feats = encoder(torch.as_tensor(images[split["eval_idx"]], dtype=torch.float64)).float()
+    mean, std = train_feats.mean(dim=0), train_feats.std(dim=0) + 1e-6
+    train_feats, eval_feats = (train_feats - mean) / std, (eval_feats - mean) / std
+    generator = torch.Generator().manual_seed(seed + 1)
+    linear = torch.nn.Linear(train_feats.shape[1], 10)
+    with torch.no_grad():
+        linear.weight.copy_(torch.randn(linear.weight.shape, generator=generator) * 0.01)
+        linear.bias.zero_()
+    targets = torch.as_tensor(labels[split["probe_idx"]])
+    optimizer = torch.optim.Adam(linear.parameters(), lr=PROBE_BUDGET["probe_lr"])
+    for _ in range(PROBE_BUDGET["probe_steps"]):
+        loss = torch.nn.functional.cross_entropy(linear(train_feats), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        predicted = linear(eval_feats).argmax(dim=1).numpy()
+    return float((predicted == labels[split["eval_idx"]]).mean())
+
+
+@lru_cache(maxsize=4)
+def reference_mnist(seed: int) -> float:
+    """Probe accuracy of the reference's Autoencoder after the same training."""
+    from autograder.probes.part3a import TraceActivation, layers_in_call_order, train_autoencoder
+
+    split = mnist_split(seed)
+    images, _labels = mnist_digits()
+    state = torch.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        model = ref().Autoencoder(784, list(MNIST_HIDDEN), activation_cls=TraceActivation)
+        train_autoencoder(model, images[split["train_idx"]], seed=seed, **MNIST_BUDGET)
+        encoder = layers_in_call_order(model.encoder, torch.zeros(1, 784))
+    finally:
+        torch.set_rng_state(state)
+    return probe_accuracy(rebuild(encoder, "the reference", 784, MNIST_HIDDEN[-1]), seed, split)
+
+
 @check("3a.8")
 def mnist_probe(ctx: Ctx) -> None:
-    seed = ctx.seed % 10_000
+    """The student's Autoencoder is trained in the worker on digits sent there; its encoder comes back
+    as weights and is evaluated here: a linear probe, fitted here with labels the worker never sees,
+    scored on digits the worker never sees. No accuracy or loss the worker could claim counts."""
+    seed = secret_seed("3a.8 split") % 100_000
     split = mnist_split(seed)
-    labels = mnist_labels()
-    out = ctx.call("3a.mnist", hidden_sizes=MNIST_HIDDEN, probe_labels=labels[split["probe_idx"]], seed=seed, **split, **MNIST_BUDGET)
-    logits = as_array(out["logits"], "linear-probe logits for the held-out digits")
-    if logits.shape != (MNIST_EVAL, 10) or not np.all(np.isfinite(logits)):
-        ctx.fail("value", what="linear-probe logits for the held-out digits", expected=f"finite, shape ({MNIST_EVAL}, 10)", got=f"shape {logits.shape}, finite: {bool(np.all(np.isfinite(logits)))}")
-    accuracy = float((logits.argmax(axis=1) == labels[split["eval_idx"]]).mean())
-    target = reference_mnist_accuracy(seed)
+    images, _labels = mnist_digits()
+    out = ctx.call("3a.mnist", hidden_sizes=MNIST_HIDDEN, images=images[split["train_idx"]], seed=seed, **MNIST_BUDGET)
+    encoder = rebuild(out.get("encoder") or {}, f"the encoder of your trained Autoencoder(784, {MNIST_HIDDEN})", 784, MNIST_HIDDEN[-1])
+    accuracy = probe_accuracy(encoder, seed, split)
+    target = reference_mnist(seed)
+    budget = f"{MNIST_BUDGET['epochs']} epochs of Adam on {MNIST_TRAIN} digits"
     threshold = target - MNIST_MARGIN
     if not accuracy >= threshold:
-        budget = f"{MNIST_BUDGET['epochs']} epochs of Adam on {MNIST_TRAIN} digits, then a linear probe on {MNIST_LABELLED} labelled digits"
-        ctx.fail("value", what=f"held-out accuracy of a linear probe on the features of your Autoencoder(784, {MNIST_HIDDEN}) after the grader's short training ({budget})", expected=f">= {threshold:.3f} (reference: {target:.3f})", got=accuracy)
+        ctx.fail("value", what=f"held-out accuracy of a linear probe ({MNIST_LABELLED} labelled digits) on the features of your Autoencoder(784, {MNIST_HIDDEN}) after the grader's short training ({budget})", expected=f">= {threshold:.3f} (reference: {target:.3f})", got=accuracy)

