@@ -73,7 +73,7 @@ def grade(config: GradeConfig) -> GradeReport:
         found = intake_mod.stage(Path(config.submission), base / "submission")
         sandbox = _start_sandbox(config, base)
         sandbox.canary()
-        return _run_checks(config, writer, found, sandbox, started)
+        return _run_checks(config, writer, found, sandbox, started, base)
     except InfrastructureError as exc:
         writer.infrastructure_error(say("infrastructure"), exc.cause)
         raise
@@ -114,7 +114,7 @@ def _contains_raw(folder: str, path: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.Intake, sandbox, started: float) -> GradeReport:
+def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.Intake, sandbox, started: float, base: Path) -> GradeReport:
     # Loaded only now: the worker supervisor has been forked and holds none of this.
     from autograder import checks, rubric as rubric_mod
     from autograder.checks.compare import CheckFailed
@@ -127,6 +127,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     writer.extra_data.update(_extra_data(rubric, sandbox, found))
     report = GradeReport(results_path=writer.path)
     failed: set[str] = set()
+    titles = {c.id: c.title for c in rubric.checks}
     for check in rubric.checks:
         t0 = time.monotonic()
         visible_points = check.points
@@ -172,12 +173,14 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
             if status == "failed" and check.id in functions:
                 broken = [d for d in check.depends if d in failed]
                 if broken:
-                    message = say("depends", deps=", ".join(broken)) + "\n" + message
+                    named = "; ".join(f"{d} ({titles[d]})" for d in broken)
+                    message = say("depends" if len(broken) == 1 else "depends_many", deps=named) + "\n" + message
         if status == "failed":
             failed.add(check.id)
+        message = tidy_paths(message, base)
         result = TestResult(
             number=check.id,
-            name=f"{check.id} {check.title}",
+            name=check.title,
             score=score,
             max_score=visible_points,
             status="passed" if status in ("passed", "n/a") else "failed",
@@ -226,6 +229,24 @@ def _lost_message(lost, end, timeout: float, hit_global: bool) -> str:
         else:
             how = f"exit status {end.ended.get('exit_code')}: sys.exit or os._exit in your code?"
     return say("died", how=how)
+
+
+def tidy_paths(text: str, base: Path) -> str:
+    """Paths of the grader's own folders, as a student sees them: their files by name, libraries by package.
+
+    ``/tmp/hw7grade-x/submission/q_rnn_and_grad.py`` reads ``q_rnn_and_grad.py``; a library file
+    under the venv reads ``site-packages/torch/...``; the scratch folder disappears.
+    """
+    import re
+    import sysconfig
+
+    folder = re.escape(str(base))
+    text = re.sub(folder + r"/(submission|scratch-\d+)/", "", text)
+    text = text.replace(str(base) + "/", "")
+    for key, shown in (("purelib", "site-packages/"), ("platlib", "site-packages/"), ("stdlib", "python3.11/")):
+        for path in {sysconfig.get_paths()[key], os.path.realpath(sysconfig.get_paths()[key])}:
+            text = text.replace(path.rstrip("/") + "/", shown)
+    return text
 
 
 def _with_worker_output(message: str, end) -> str:

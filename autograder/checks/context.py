@@ -36,6 +36,10 @@ class InfrastructureAbort(BaseException):
         self.cause = cause
 
 
+# Failures of loading the module, not of any input: no "smallest failing input" goes with them.
+NOT_INPUT_DEPENDENT = ("syntax_error", "import_error", "missing_module")
+
+
 def check_seed(check_id: str) -> int:
     """A fixed seed per check, the same on every machine."""
     return zlib.crc32(check_id.encode()) & 0x7FFFFFFF
@@ -73,7 +77,7 @@ class Ctx:
             cause = self._grader_fault(exc.info)
             if cause:  # confirmed by the trusted side: the install, not the student, failed
                 raise InfrastructureAbort(cause) from None
-            raise CheckFailed(describe_error(exc.info)) from None
+            raise CheckFailed(describe_error(exc.info), input_dependent=exc.kind not in NOT_INPUT_DEPENDENT) from None
 
     def close(self, got: Any, expected: Any, what: str, rtol: float | None = None, atol: float | None = None) -> None:
         assert_close(got, expected, what, self.rtol if rtol is None else rtol, self.atol if atol is None else atol)
@@ -112,6 +116,8 @@ class Ctx:
             prop()
         except CheckFailed:
             example, exc = failures[-1]
+            if not exc.input_dependent:
+                raise exc from None
             raise CheckFailed(exc.message + "\n" + say("smallest_input", example=describe_example(example))) from None
         except (hypothesis.errors.HypothesisException, hypothesis.errors.FlakyFailure):
             # Flaky: the same input failed once and passed on replay (random or stateful code).

@@ -209,15 +209,38 @@ def one_number(ctx: Ctx, value, what: str) -> float:
     return float(array.reshape(-1)[0])
 
 
+def ref_loss_grad(pred, y, last: bool) -> np.ndarray:
+    predictions = t64(pred).requires_grad_(True)
+    ref().loss_fn(predictions, t64(y), last_timestep_only=last).backward()
+    return predictions.grad.numpy()
+
+
+def check_loss(ctx: Ctx, got: dict, pred, y, last: bool, what: str, expected: float | None = None) -> None:
+    """One loss value: a 0-d tensor (the handout's test cell asserts it), equal to the reference's, and
+    a gradient with respect to pred that is the reference's (the training loops backpropagate it)."""
+    value = np.asarray(got["loss"], dtype=np.float64)
+    if not got.get("is_tensor"):
+        ctx.fail("value", what=f"{what}: the type returned", expected="a torch tensor the training loop can call .backward() on", got=f"a {got.get('type')} (did you call .item() or compute it with numpy?)")
+    if value.shape != ():
+        ctx.fail("value", what=f"{what}: the shape returned", expected="a 0-dimensional tensor (the homework's test cell asserts loss.shape == torch.Size([]))", got=f"shape {tuple(value.shape)} (reduce with .mean(), or use F.mse_loss / nn.MSELoss)")
+    if expected is None:
+        ctx.close(value, ref_loss(pred, y, last), what)
+    else:
+        ctx.close(value, expected, what, rtol=1e-4)
+    if got.get("grad") is None:
+        ctx.fail("value", what=f"{what}: backward() from the loss", expected="a gradient reaching pred", got="none: the loss is not connected to pred (detached, rebuilt with torch.tensor(...), or computed outside autograd)")
+    ctx.close(got["grad"], ref_loss_grad(pred, y, last), f"{what}: the gradient of the loss with respect to pred (what training backpropagates)")
+
+
 def loss_check(ctx: Ctx, last: bool) -> None:
     got = ctx.call("1c.loss", pred=LOSS_FACT_PRED, y=LOSS_FACT_Y, last_timestep_only=last)
-    ctx.close(got["loss"], 3.7 if last else 3.0066666666666664, f"loss_fn(pred, y, last_timestep_only={last}) on the homework's example", rtol=1e-4)
+    check_loss(ctx, got, LOSS_FACT_PRED, LOSS_FACT_Y, last, f"loss_fn(pred, y, last_timestep_only={last}) on the homework's example", expected=3.7 if last else 3.0066666666666664)
 
     def test(ex):
         shape = (ex["batch"], ex["steps"]) + ((1,) if ex["trailing"] else ())
         pred, y = randn(ex["seed"], *shape), randn(ex["seed"] + 1, *shape)
         got = ctx.call("1c.loss", pred=pred, y=y, last_timestep_only=last)
-        ctx.close(got["loss"], ref_loss(pred, y, last), f"loss_fn on inputs of shape {shape}, last_timestep_only={last}")
+        check_loss(ctx, got, pred, y, last, f"loss_fn on inputs of shape {shape}, last_timestep_only={last}")
 
     ctx.for_all(loss_examples(), test)
 
@@ -246,8 +269,8 @@ def loss_properties(ctx: Ctx) -> None:
         shape = (ex["batch"], ex["steps"]) + ((1,) if ex["trailing"] else ())
         pred, y = randn(ex["seed"], *shape), randn(ex["seed"] + 1, *shape)
         for last in (False, True):
-            same = ctx.call("1c.loss", pred=y, y=y, last_timestep_only=last)
-            ctx.close(same["loss"], 0.0, f"loss_fn(y, y, last_timestep_only={last}) (a perfect prediction)")
+            same = one_number(ctx, ctx.call("1c.loss", pred=y, y=y, last_timestep_only=last)["loss"], f"loss_fn(y, y, last_timestep_only={last})")
+            ctx.close(same, 0.0, f"loss_fn(y, y, last_timestep_only={last}) (a perfect prediction)")
             ratios = []
             for k, scale in enumerate((1.0, 0.3, 2.5)):
                 other = randn(ex["seed"] + 7 + k, *shape, scale=scale)
@@ -263,11 +286,11 @@ def loss_properties(ctx: Ctx) -> None:
                 "(it must be the same number: the loss is a squared error, however it is normalised)",
                 rtol=1e-4,
             )
-        base = ctx.call("1c.loss", pred=pred, y=y, last_timestep_only=True)
+        base = one_number(ctx, ctx.call("1c.loss", pred=pred, y=y, last_timestep_only=True)["loss"], "loss_fn(pred, y, last_timestep_only=True)")
         changed = pred.copy()
         changed[:, :-1] += 3.0
-        moved = ctx.call("1c.loss", pred=changed, y=y, last_timestep_only=True)
-        ctx.close(moved["loss"], float(np.asarray(base["loss"])), "last-step loss after changing predictions before the last step (must not change)")
+        moved = one_number(ctx, ctx.call("1c.loss", pred=changed, y=y, last_timestep_only=True)["loss"], "loss_fn(pred, y, last_timestep_only=True)")
+        ctx.close(moved, base, "last-step loss after changing predictions before the last step (must not change)")
 
     ctx.for_all(loss_examples(), test)
 

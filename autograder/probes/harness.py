@@ -32,19 +32,25 @@ def randomize(module: nn.Module, seed: int, scale: float = 0.5, skip: tuple[nn.M
             param.copy_(torch.randn(param.shape, generator=generator, dtype=param.dtype) * scale)
 
 
-class Recorder:
+class Recorder(nn.Module):
     """A nonlinearity that records its inputs and can replace the first step's output.
 
     With ``inject`` set, step 1 returns ``inject`` (kept connected to the graph),
     which lets a probe choose h_1 freely and read W^h from step 2's pre-activation.
+    An nn.Module, so that a layer may keep it as a submodule under any attribute name
+    (as it would keep an nn.Tanh()); ``fn`` may be a function or a module.
     """
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor] = NONLINEARITIES["identity"]) -> None:
+        super().__init__()
         self.fn = fn
         self.inject: torch.Tensor | None = None
         self.inputs: list[torch.Tensor] = []
+        self.recording = True
 
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if not self.recording:
+            return self.fn(z)
         self.inputs.append(z.clone())  # kept in the graph: impose() differentiates through it
         if self.inject is not None and len(self.inputs) == 1:
             return z * 0 + self.inject
@@ -55,6 +61,12 @@ class Recorder:
             self.fn = fn
         self.inject = inject
         self.inputs = []
+        self.recording = True
+
+    def pause(self) -> None:
+        """Only apply ``fn`` from now on (a long training run would otherwise keep every step's graph)."""
+        self.reset()
+        self.recording = False
 
 
 def run_layer(layer: nn.Module, x: torch.Tensor, what: str) -> tuple[torch.Tensor, torch.Tensor]:

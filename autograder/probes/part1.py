@@ -154,9 +154,14 @@ def head_wraps(kind: str, input_size: int, num_layers: int, hidden, output_dim: 
 
 @probe("1c.loss")
 def loss(pred, y, last_timestep_only: bool) -> dict:
-    value = student(MODULE).loss_fn(arg(pred), arg(y), last_timestep_only=last_timestep_only)
-    array = plain(value, "loss_fn(...)")
-    return {"loss": array}
+    """The loss, what type it is, and its gradient with respect to pred (None when backward cannot reach pred)."""
+    predictions = arg(pred).requires_grad_(True)
+    value = student(MODULE).loss_fn(predictions, arg(y), last_timestep_only=last_timestep_only)
+    gradient = None
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.requires_grad:
+        (found,) = torch.autograd.grad(value.sum(), predictions, allow_unused=True)
+        gradient = plain(found, "the gradient of loss_fn(...) with respect to pred") if found is not None else None
+    return {"loss": plain(value, "loss_fn(...)"), "type": type(value).__name__, "is_tensor": isinstance(value, torch.Tensor), "grad": gradient}
 
 
 class _HeadOnly(nn.Module):
@@ -260,6 +265,16 @@ def stack_structure(input_size: int, hidden_size: int, num_layers: int, x) -> di
     try:
         rnn = m.RNN(input_size, hidden_size, num_layers)
         built = list(_StackStandIn.built)
+        # The layers' maps follow their order inside the RNN (its ModuleList), not the order
+        # they were created in: building from the top down and reversing is as good as any.
+        placed = [mod for mod in rnn.modules() if isinstance(mod, _StackStandIn)] if isinstance(rnn, nn.Module) else []
+        if len(placed) == len(built):
+            built = []
+            for position, layer in enumerate(placed):
+                a, c = stack_stand_in_map(position, int(layer.input_size), int(layer.hidden_size))
+                with torch.no_grad():
+                    layer.A.data, layer.c.data = a, c
+                built.append((int(layer.input_size), int(layer.hidden_size)))
         out, last = pair(rnn(arg(x)), "RNN.forward")
     finally:
         m.RNNLayer = original
@@ -271,42 +286,81 @@ def _rnn_layers(rnn: nn.Module) -> list[nn.Module]:
     return [mod for mod in rnn.modules() if isinstance(mod, cls)]
 
 
-def _stacked_layers(rnn: nn.Module, layers: list[dict]) -> None:
+def _observed_rnn(input_size: int, hidden_size: int, num_layers: int) -> tuple[nn.Module, dict[int, Recorder]]:
+    """The student's RNN, whose RNNLayers are each built with a recording nonlinearity.
+
+    The layers the RNN creates receive a Recorder in place of the nonlinearity they are given
+    (or their default), which then applies that nonlinearity: the layers keep it under any
+    attribute name they like, as a function or a module. Returns the RNN and, per layer (by id),
+    its recorder.
+    """
+    import inspect
+
+    m = student(MODULE)
+    original = m.RNNLayer
+    signature = inspect.signature(original)
+    if "nonlinearity" not in signature.parameters:
+        raise ProbeError("bad_value", "RNNLayer(input_size, hidden_size, nonlinearity=th.tanh) should accept the nonlinearity argument of the homework's signature")
+    recorders: dict[int, Recorder] = {}
+
+    class Observed(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs) -> None:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            given = bound.arguments["nonlinearity"]
+            recorder = Recorder(given if callable(given) else torch.tanh)
+            bound.arguments["nonlinearity"] = recorder
+            super().__init__(*bound.args, **bound.kwargs)
+            recorders[id(self)] = recorder
+
+    Observed.__name__ = Observed.__qualname__ = original.__name__
+    m.RNNLayer = Observed
+    try:
+        rnn = m.RNN(input_size, hidden_size, num_layers)
+    finally:
+        m.RNNLayer = original
+    for layer in _rnn_layers(rnn) if isinstance(rnn, nn.Module) else []:
+        recorder = recorders.get(id(layer))
+        if recorder is not None and not any(value is recorder for value in list(vars(layer).values()) + list(layer._modules.values())):
+            # The layer dropped the nonlinearity it was given (a hard-coded torch.tanh, say): observe
+            # the one it keeps as .nonlinearity instead, so that only its own checks fail.
+            kept = getattr(layer, "nonlinearity", None)
+            if callable(kept):
+                recorder.reset(fn=kept)
+                layer.nonlinearity = recorder
+    return rnn, recorders
+
+
+def _stacked_layers(rnn: nn.Module, recorders: dict[int, Recorder], layers: list[dict]) -> None:
     """Set each RNNLayer inside the student's RNN (in module order) to the trusted weights."""
     found = _rnn_layers(rnn)
     if len(found) != len(layers):
         raise ProbeError("bad_value", f"RNN(..., num_layers={len(layers)}) should hold {len(layers)} RNNLayer modules; found {len(found)}")
     for number, (layer, weights) in enumerate(zip(found, layers)):
-        original = getattr(layer, "nonlinearity", None)
-        recorder = Recorder()
-        layer.nonlinearity = recorder
-        try:
-            set_rnn_weights(layer, recorder, weights, f"layer {number} of your RNN")
-        finally:
-            layer.nonlinearity = original
+        recorder = recorders.get(id(layer))
+        if recorder is None:
+            raise ProbeError("bad_value", f"layer {number} of your RNN was not built by RNN.__init__ (build the RNNLayers there, e.g. in an nn.ModuleList)")
+        set_rnn_weights(layer, recorder, weights, f"layer {number} of your RNN")
+        recorder.pause()
 
 
 @probe("1h.forward")
 def stack_forward(x, layers: list) -> dict:
     input_size, hidden_size = layer_size(layers[0])
-    rnn = student(MODULE).RNN(input_size, hidden_size, len(layers))
-    _stacked_layers(rnn, layers)
+    rnn, recorders = _observed_rnn(input_size, hidden_size, len(layers))
+    _stacked_layers(rnn, recorders, layers)
     out, last = pair(rnn(arg(x)), "RNN.forward")
     return {"out": plain(out, "RNN output"), "last": plain(last, "RNN last_step_h")}
 
 
-def _read_stacked(rnn: nn.Module, input_size: int, hidden_size: int) -> list[dict]:
+def _read_stacked(rnn: nn.Module, recorders: dict[int, Recorder], input_size: int, hidden_size: int) -> list[dict]:
     """The effective W^x, W^h, b of every RNNLayer inside the student's RNN, in module order."""
     found = []
     for number, layer in enumerate(_rnn_layers(rnn)):
-        original = getattr(layer, "nonlinearity", None)
-        recorder = Recorder()
-        layer.nonlinearity = recorder
-        try:
-            with torch.no_grad():
-                wx, wh, b = rnn_weight_tensors(layer, recorder, input_size if number == 0 else hidden_size, hidden_size)
-        finally:
-            layer.nonlinearity = original
+        recorder = recorders[id(layer)]
+        with torch.no_grad():
+            wx, wh, b = rnn_weight_tensors(layer, recorder, input_size if number == 0 else hidden_size, hidden_size)
+        recorder.pause()
         found.append({"Wx": plain(wx, f"W^x of layer {number}"), "Wh": plain(wh, f"W^h of layer {number}"), "b": plain(b, f"b of layer {number}")})
     return found
 
@@ -321,9 +375,9 @@ def stack_train(lr: float, xs, ys, layers: list, head: dict, seed: int) -> dict:
     m = student(MODULE)
     torch.manual_seed(seed)
     hidden_size = layer_size(layers[0])[1]
-    rnn = m.RNN(1, hidden_size, len(layers))
+    rnn, recorders = _observed_rnn(1, hidden_size, len(layers))
     model = m.RecurrentRegressionModel(rnn, output_dim=1)
-    _stacked_layers(rnn, layers)
+    _stacked_layers(rnn, recorders, layers)
     read_out = _HeadOnly(model, rnn)
     set_affine(trainable(model, skip=(rnn,)), lambda h: _run_model(read_out, h)[0], hidden_size, head, "the read-out of your RecurrentRegressionModel")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -334,7 +388,7 @@ def stack_train(lr: float, xs, ys, layers: list, head: dict, seed: int) -> dict:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    learned = _read_stacked(rnn, 1, hidden_size)
+    learned = _read_stacked(rnn, recorders, 1, hidden_size)
     with torch.no_grad():
         w, c = affine_tensors(lambda h: _run_model(read_out, h)[0], hidden_size)
     return {"layers": learned, "head": {"W": plain(w, "read-out W"), "c": plain(c, "read-out c")}}

@@ -176,7 +176,7 @@ class Sandbox:
         uid = ready.get("uid")
         if info.sandbox_user is not None and isinstance(uid, int) and uid in SANDBOX_UID_POOL:
             info.uid = uid
-            info.measures = [f"private uid {uid} (group {info.sandbox_user}), killed and cleaned up after every check" if m.startswith("uid ") else m for m in info.measures]
+            info.measures = [f"a private user id (group {info.sandbox_user}), killed and cleaned up after every check" if m.startswith("uid ") else m for m in info.measures]
         return cls(parent_sock, pid, info)
 
     def open(self, cpu_seconds: int, memory_mb: int) -> Session:

@@ -105,9 +105,29 @@ def confine(spec: WorkerSpec) -> None:
     sys.path[:] = list(spec.sys_path)
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
     sys.stderr = sys.stdout
+    _only_the_students_warnings(spec.submission_dir)
     from autograder.probes import registry
 
     registry.configure(spec.submission_dir, notes)
+
+
+def _only_the_students_warnings(submission_dir: str) -> None:
+    """Show warnings raised from the student's own files (by file name); drop those of libraries.
+
+    A library's warning names the grader's install (paths under the venv) and is not the
+    student's to act on; a warning attributed to a line of the student's code is.
+    """
+    import warnings
+
+    folder = os.path.join(os.path.realpath(submission_dir), "")
+    show = warnings.showwarning
+
+    def student_only(message, category, filename, lineno, file=None, line=None):
+        name = os.path.realpath(str(filename).split(", cell ")[0]) if filename else ""
+        if name.startswith(folder):
+            show(message, category, os.path.basename(str(filename)), lineno, file, line)
+
+    warnings.showwarning = student_only
 
 
 def serve(spec: WorkerSpec) -> None:
