@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from autograder.checks import check
 from autograder.checks.context import Ctx
+from autograder.secrets import secret_seed
 from autograder.checks.reference import module, t64
 from autograder.probes.part2 import fit, predict  # the grader's training loop, shared with the worker
 
@@ -238,16 +239,37 @@ def initial_state(args: tuple, seed: int) -> dict[str, np.ndarray]:
     return {name: value.detach().numpy().astype(np.float32) for name, value in state.items()}
 
 
+def learned_state(ctx: Ctx, out: dict, init: dict[str, np.ndarray], what: str) -> dict[str, torch.Tensor]:
+    """The worker's learned state_dict: the grader's names and shapes, finite values (judged by evaluation here)."""
+    state = out.get("state") if isinstance(out, dict) else None
+    if not isinstance(state, dict) or sorted(state) != sorted(init):
+        ctx.fail("value", what=f"the state_dict of the trained {what}", expected=sorted(init), got=sorted(state) if isinstance(state, dict) else type(state).__name__)
+    learned = {}
+    for key, start in init.items():
+        value = np.asarray(state[key], dtype=np.float64)
+        if value.shape != start.shape:
+            ctx.fail("shape", what=f"state_dict()[{key!r}] of the trained {what}", expected=start.shape, got=value.shape)
+        if not np.all(np.isfinite(value)):
+            ctx.fail("value", what=f"state_dict()[{key!r}] of {what} after training", expected="finite numbers", got="NaN or Inf (training diverged)")
+        learned[key] = torch.as_tensor(value, dtype=torch.float32)
+    return learned
+
+
 def training_accuracies(ctx: Ctx, seed: int) -> tuple[float, float]:
-    """(student, reference) held-out accuracy after the grader's training loop, both from the grader's initial weights."""
+    """(student, reference) held-out accuracy after the grader's training loop, both from the grader's initial weights.
+
+    The worker returns the weights the student's model learned; they are loaded here into the
+    reference's RecurrentClassifier and scored on held-out names the worker never sees, drawn
+    with a secret seed. No logits, loss or accuracy from the worker count.
+    """
     q = ref()
     train_data, eval_data, categories = datasets()
     rng = np.random.default_rng(seed)
     train_index = np.sort(rng.choice(len(train_data.y), TRAIN_NAMES, replace=False))
-    eval_index = rng.choice(len(eval_data.y), EVAL_NAMES, replace=False)
+    eval_index = np.random.default_rng(secret_seed("2.4 held-out")).choice(len(eval_data.y), EVAL_NAMES, replace=False)
     eval_last_pos = eval_data.last_pos[eval_index]
     eval_x = eval_data.x[eval_index, : int(eval_last_pos.max()) + 1]
-    eval_y = eval_data.y[eval_index].numpy()  # the held-out labels stay on this side
+    eval_y = eval_data.y[eval_index].numpy()
     hp = TRAIN_HPARAMS
     args = (q.vocab_size, hp["rnn_size"], len(categories), 1, 0.0)
     init = initial_state(args, seed)
@@ -258,8 +280,6 @@ def training_accuracies(ctx: Ctx, seed: int) -> tuple[float, float]:
         vocab_size=q.vocab_size,
         rnn_size=hp["rnn_size"],
         train_index=train_index,
-        eval_x=eval_x.numpy(),
-        eval_last_pos=eval_last_pos.numpy(),
         epochs=hp["epochs"],
         lr=hp["lr"],
         batch_size=hp["batch_size"],
@@ -268,12 +288,9 @@ def training_accuracies(ctx: Ctx, seed: int) -> tuple[float, float]:
         init=init,
     )
     what = describe(args)
-    logits = np.asarray(out["logits"], dtype=np.float64)
-    if logits.shape != (EVAL_NAMES, len(categories)):
-        ctx.fail("shape", what=f"held-out logits of the trained {what}", expected=(EVAL_NAMES, len(categories)), got=tuple(logits.shape))
-    if not np.all(np.isfinite(logits)):
-        ctx.fail("value", what=f"held-out logits of {what} after training", expected="finite numbers", got="NaN or Inf (training diverged)")
-    accuracy = float(np.mean(logits.argmax(axis=1) == eval_y))
+    trained = ref().RecurrentClassifier(*args, "rnn")
+    trained.load_state_dict(learned_state(ctx, out, init, what))
+    accuracy = float(np.mean(predict(trained, eval_x, eval_last_pos, len(categories)).numpy().argmax(axis=1) == eval_y))
 
     model = ref().RecurrentClassifier(*args, "rnn")
     model.load_state_dict({k: torch.as_tensor(v) for k, v in init.items()})
@@ -298,7 +315,7 @@ def classifier_trains(ctx: Ctx) -> None:
     if not accuracy >= needed:
         ctx.fail(
             "value",
-            what=f"held-out accuracy on {EVAL_NAMES} surnames of your {what} after {budget} (the grader's training loop, not your train function), started from the same initial weights as the reference (the grader's, loaded by state_dict name)",
+            what=f"held-out accuracy on {EVAL_NAMES} surnames (not shown to your code) of your {what} after {budget} (the grader's training loop, not your train function), started from the same initial weights as the reference (the grader's, loaded by state_dict name); the weights it learned are scored by the grader",
             expected=f">= {needed:.1%} (reference: {reference_accuracy:.1%}, less {ACCURACY_MARGIN:.0%}, and at least {ACCURACY_FLOOR:.0%})",
             got=f"{accuracy:.1%}",
         )

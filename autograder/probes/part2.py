@@ -1,8 +1,9 @@
 """Worker-side probes for part 2 (q_rnn_last_name): letterToIndex and RecurrentClassifier.
 
 The forward and training probes load weights the trusted side chose into the
-student's RecurrentClassifier (by state_dict name, strictly) and report only
-outputs: the trusted side never takes weights from the worker. The training probe
+student's RecurrentClassifier (by state_dict name, strictly). The forward probe reports
+outputs; the training probe reports the learned weights, which the trusted side
+evaluates itself with the reference's modules. The training probe
 runs the grader's own loop (``fit``/``predict`` below, never the student's
 ``train``); the trusted side imports the same two functions to train the reference
 from the same start, so both sides follow one procedure.
@@ -10,7 +11,7 @@ from the same start, so both sides follow one procedure.
 The surname data is read here at import time (the supervisor imports probe modules
 before forking workers, which may not be able to read project files). Only the
 training part of the homework's seeded 80/20 split is kept in this module: the
-held-out names arrive as inputs only, and their labels never enter the worker.
+held-out names never enter the worker (the trusted side scores the learned weights).
 Names are kept as strings; they are encoded at call time with the alphabet the
 trusted side sends.
 """
@@ -213,7 +214,12 @@ def forward(vocab_size: int, rnn_size: int, n_categories: int, num_layers: int, 
 
 
 @probe("2.train")
-def train_run(alphabet: str, pad: int, vocab_size: int, rnn_size: int, train_index, eval_x, eval_last_pos, epochs: int, lr: float, batch_size: int, max_grad_norm: float, seed: int, init: dict) -> dict:
+def train_run(alphabet: str, pad: int, vocab_size: int, rnn_size: int, train_index, epochs: int, lr: float, batch_size: int, max_grad_norm: float, seed: int, init: dict) -> dict:
+    """Train the student's classifier with the grader's loop from the trusted weights; return what it learned.
+
+    The learned state_dict goes back as plain arrays: the trusted side loads it into the
+    reference's RecurrentClassifier and scores it on names this worker never sees.
+    """
     if DATA_ERROR:
         raise ProbeError("grader", f"the surname data could not be loaded: {DATA_ERROR}")
     index = np.asarray(train_index, dtype=np.int64)
@@ -223,6 +229,5 @@ def train_run(alphabet: str, pad: int, vocab_size: int, rnn_size: int, train_ind
     model = _classifier(vocab_size, rnn_size, n_categories)
     load_state(model, init, describe((vocab_size, rnn_size, n_categories)), STATE_NAMES)
     torch.manual_seed(int(seed))
-    losses = fit(model, x, last_pos, y, n_categories, epochs, lr, batch_size, seed, max_grad_norm)
-    logits = predict(model, torch.as_tensor(np.asarray(eval_x, dtype=np.int64)), torch.as_tensor(np.asarray(eval_last_pos, dtype=np.int64)), n_categories)
-    return {"losses": np.asarray(losses, dtype=np.float64), "logits": plain(logits, "held-out logits")}
+    fit(model, x, last_pos, y, n_categories, epochs, lr, batch_size, seed, max_grad_norm)
+    return {"state": {str(key): plain(value, f"state_dict()[{key!r}] after training") for key, value in model.state_dict().items()}}
