@@ -148,13 +148,13 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
         else:
             _reseed(check_seed(check.id))
             deadline = min(time.monotonic() + check.timeout, global_deadline)
-            ctx = Ctx(check, lambda: sandbox.open(cpu_seconds=int(check.timeout * 2) + 5, memory_mb=check.memory_mb), deadline, grader_fault=sandbox.grader_fault)
+            ctx = Ctx(check, lambda: sandbox.open(cpu_seconds=int(check.timeout * 2) + 5, memory_mb=check.memory_mb), deadline, grader_fault=sandbox.grader_fault, failed=frozenset(failed), titles=titles)
             aborted = None
             try:
                 functions[check.id](ctx)
                 status, score, message = "passed", check.points, "\n".join([say("passed"), *ctx.notes])
             except CheckFailed as exc:
-                message = exc.message
+                message = "\n".join([exc.message, *ctx.notes])
             except CheckAborted as exc:
                 aborted = exc.lost
             except InfrastructureAbort as exc:
@@ -171,7 +171,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
             if end is not None:
                 message = _with_worker_output(message, end)
             if status == "failed" and check.id in functions:
-                broken = [d for d in check.depends if d in failed]
+                broken = [d for d in check.depends if d in failed and d not in ctx.replaced]
                 if broken:
                     named = "; ".join(f"{d} ({titles[d]})" for d in broken)
                     message = say("depends" if len(broken) == 1 else "depends_many", deps=named) + "\n" + message

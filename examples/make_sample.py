@@ -1,12 +1,15 @@
 """Build examples/sample_submission.zip: a plausible student submission with a few realistic bugs.
 
 It starts from the reference and rewrites it the way a student might: RNNLayer with raw
-nn.Parameters and ``x @ W`` (a different, correct layout), plus three bugs, each the kind
+nn.Parameters and ``x @ W`` (a different, correct layout), plus four bugs, each the kind
 the course sees every term:
 
 - 1c: ``loss_fn`` sums the squared error over time steps instead of averaging;
 - 3a: ``Autoencoder.loss`` is plain element-wise MSE, not a sum over features;
-- 5g: ``stochastic_matrix_converter`` normalises rows instead of columns.
+- 5g: ``stochastic_matrix_converter`` normalises rows instead of columns;
+- 1d (the one students miss): ``scale_parameters`` scales by name ("weight", "bias"), as the
+  provided block does for nn.Linear layers, but this RNNLayer keeps custom parameters W, U, b,
+  so nothing is scaled and the gradient-flow plot shows one curve for every scale.
 
 It also writes ``sample_notebooks.zip``, the same code as the course's notebooks would hold it
 (one cell per top-level definition, Colab's shell and magic lines around it), for the notebook

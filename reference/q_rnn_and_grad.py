@@ -138,9 +138,12 @@ def loss_fn(pred: torch.Tensor, y: torch.Tensor, last_timestep_only: bool = Fals
 def scale_parameters(model: nn.Module, weight_scale: float, bias_scale: float) -> None:
     """1d: rescale a model's parameters in place, without recording autograd history.
 
-    Every parameter whose name in ``model.named_parameters()`` contains "weight"
-    is multiplied by ``weight_scale``; every one whose name contains "bias" by
-    ``bias_scale``. A parameter whose name contains neither is left unchanged.
+    Every weight matrix is multiplied by ``weight_scale`` and every bias by
+    ``bias_scale``. For nn.Linear layers (and any parameter named so) that means:
+    a name in ``model.named_parameters()`` containing "weight" or "bias"; a
+    parameter whose name contains neither is left unchanged. If your RNNLayer keeps
+    custom parameters (say W, U, b), scale those too: the gradient-flow plot of 1d
+    rescales your own layer with this function.
     """
     with torch.no_grad():
         for name, param in model.named_parameters():

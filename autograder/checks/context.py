@@ -48,8 +48,19 @@ def check_seed(check_id: str) -> int:
 class Ctx:
     """The context handed to every check function."""
 
-    def __init__(self, check: Check, open_session: Callable[[], Any], deadline: float, grader_fault: Callable[[dict], str | None] = lambda error: None) -> None:
+    def __init__(
+        self,
+        check: Check,
+        open_session: Callable[[], Any],
+        deadline: float,
+        grader_fault: Callable[[dict], str | None] = lambda error: None,
+        failed: frozenset[str] = frozenset(),
+        titles: dict[str, str] | None = None,
+    ) -> None:
         self.check = check
+        self.failed = failed
+        self.titles = titles or {}
+        self.replaced: set[str] = set()
         self._open_session = open_session
         self._grader_fault = grader_fault
         self.session = None
@@ -84,6 +95,19 @@ class Ctx:
 
     def equal(self, got: Any, expected: Any, what: str) -> None:
         assert_equal(got, expected, what)
+
+    def stand_in(self, piece: str, graded_by: tuple[str, ...]) -> bool:
+        """Whether to run the grader's stand-in for ``piece`` instead of the student's, because
+        a check that grades it (one of ``graded_by``, run earlier) failed. A bug then costs only
+        its own check; the note says so, in passing and failing messages alike."""
+        broken = [c for c in graded_by if c in self.failed]
+        if not broken:
+            return False
+        if not self.replaced.issuperset(broken):
+            self.replaced.update(broken)
+            named = ", ".join(f"{c} ({self.titles[c]})" if c in self.titles else c for c in broken)
+            self.notes.append(say("stand_in", piece=piece, deps=named))
+        return True
 
     def fail(self, key: str, **fields: Any) -> None:
         raise CheckFailed(say(key, **fields))

@@ -7,6 +7,9 @@ the student's outputs. No expected value is computed from anything the worker re
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import numpy as np
 import torch
 from hypothesis import strategies as st
@@ -14,7 +17,7 @@ from hypothesis import strategies as st
 from autograder.checks import check
 from autograder.checks.context import Ctx
 from autograder.checks.reference import NONLINEARITIES, module, t64
-from autograder.probes.harness import NAMED_PARAMETERS
+from autograder.probes.harness import NAMED_PARAMETERS, StandInRegressionModel, StandInRNNLayer, stand_in_loss
 from autograder.probes.part1 import stack_stand_in_map
 from autograder.secrets import secret_seed
 
@@ -25,8 +28,10 @@ def ref():
     return module("q_rnn_and_grad")
 
 
-def ref_layer(weights: dict, nonlinearity: str = "tanh") -> torch.nn.Module:
+def ref_layer(weights: dict, nonlinearity: str = "tanh", stand_ins: tuple = ()) -> torch.nn.Module:
     wx, wh, b = (np.asarray(weights[k], dtype=np.float64) for k in ("Wx", "Wh", "b"))
+    if "RNNLayer" in stand_ins:
+        return StandInRNNLayer(wx.shape[1], wh.shape[0], nonlinearity=NONLINEARITIES[nonlinearity]).load(weights).double()
     layer = ref().RNNLayer(wx.shape[1], wh.shape[0], nonlinearity=NONLINEARITIES[nonlinearity]).double()
     with torch.no_grad():
         layer.W_x.weight.copy_(t64(wx))
@@ -35,23 +40,65 @@ def ref_layer(weights: dict, nonlinearity: str = "tanh") -> torch.nn.Module:
     return layer
 
 
-def ref_model(weights: dict, head_w, head_c, nonlinearity: str = "tanh") -> torch.nn.Module:
-    model = ref().RecurrentRegressionModel(ref_layer(weights, nonlinearity), output_dim=int(np.shape(head_w)[0])).double()
+def ref_head(net: torch.nn.Module, head: dict, stand_ins: tuple = ()) -> torch.nn.Module:
+    """The reference's RecurrentRegressionModel around ``net`` with read-out W, c (or the stand-in read-out)."""
+    if "RecurrentRegressionModel" in stand_ins:
+        return StandInRegressionModel(net, head).double()
+    model = ref().RecurrentRegressionModel(net, output_dim=int(np.shape(head["W"])[0])).double()
     with torch.no_grad():
-        model.output_layer.weight.copy_(t64(head_w))
-        model.output_layer.bias.copy_(t64(head_c))
+        model.output_layer.weight.copy_(t64(head["W"]))
+        model.output_layer.bias.copy_(t64(head["c"]))
     return model
 
 
-def ref_rnn(layer_weights: list[dict]) -> torch.nn.Module:
+def ref_model(weights: dict, head_w, head_c, nonlinearity: str = "tanh", stand_ins: tuple = ()) -> torch.nn.Module:
+    return ref_head(ref_layer(weights, nonlinearity, stand_ins), {"W": head_w, "c": head_c}, stand_ins)
+
+
+def ref_rnn(layer_weights: list[dict], stand_ins: tuple = ()) -> torch.nn.Module:
     first = layer_weights[0]
     rnn = ref().RNN(np.shape(first["Wx"])[1], np.shape(first["Wh"])[0], len(layer_weights)).double()
+    if "RNNLayer" in stand_ins:
+        rnn.layers = torch.nn.ModuleList([ref_layer(weights, stand_ins=stand_ins) for weights in layer_weights])
+        return rnn
     for target, weights in zip(rnn.layers, layer_weights):
         with torch.no_grad():
             target.W_x.weight.copy_(t64(weights["Wx"]))
             target.W_h.weight.copy_(t64(weights["Wh"]))
             target.W_h.bias.copy_(t64(weights["b"]))
     return rnn
+
+
+# Pieces a later check runs, and the checks that grade them: when one of those failed, the later
+# check runs the grader's stand-in for the piece (see harness.StandInRNNLayer), so that a bug
+# in RNNLayer, the read-out or the loss costs only its own checks.
+PIECES = {"RNNLayer": ("1a.3", "1a.4"), "RecurrentRegressionModel": ("1b.2", "1b.3")}
+
+
+def stand_ins(ctx: Ctx, loss_check: str | None = None) -> tuple[str, ...]:
+    """The pieces this check runs as the grader's stand-ins (their own checks failed earlier)."""
+    pieces = [piece for piece, graded_by in PIECES.items() if ctx.stand_in(piece, graded_by)]
+    if loss_check is not None and ctx.stand_in("loss_fn", (loss_check,)):
+        pieces.append("loss_fn")
+    return tuple(pieces)
+
+
+@contextmanager
+def reference_loss(pieces: tuple) -> Iterator[None]:
+    """The reference module's loss_fn, or the stand-in loss if ``pieces`` names it (for its hidden_grad_norms)."""
+    r = ref()
+    original = r.loss_fn
+    if "loss_fn" in pieces:
+        r.loss_fn = stand_in_loss
+    try:
+        yield
+    finally:
+        r.loss_fn = original
+
+
+def ref_norms(model: torch.nn.Module, x, y, last: bool, pieces: tuple) -> np.ndarray:
+    with reference_loss(pieces):
+        return np.asarray(ref().hidden_grad_norms(model, t64(x), t64(y), last), dtype=np.float64)
 
 
 def randn(seed: int, *shape: int, scale: float = 1.0) -> np.ndarray:
@@ -299,14 +346,15 @@ def loss_properties(ctx: Ctx) -> None:
 
 
 def norms_check(ctx: Ctx, last: bool) -> None:
+    pieces = stand_ins(ctx, loss_check="1c.2" if last else "1c.1")
+
     def test(ex):
         x = randn(ex["seed"], ex["batch"], ex["steps"], ex["input_size"])
         y = randn(ex["seed"] + 1, ex["batch"], ex["steps"], 1)
         weights, head = rnn_weights(ex["seed"], ex["input_size"], ex["hidden_size"]), head_weights(ex["seed"], ex["hidden_size"], 1)
-        out = ctx.call("1d.norms", x=x, y=y, last_timestep_only=last, weights=weights, head=head)
-        model = ref_model(weights, head["W"], head["c"])
-        expected = ref().hidden_grad_norms(model, t64(x), t64(y), last)
-        ctx.close(out["norms"], np.asarray(expected, dtype=np.float64), f"hidden_grad_norms(..., last_timestep_only={last}) (||dL/dh_t|| for t = 1..T)")
+        out = ctx.call("1d.norms", x=x, y=y, last_timestep_only=last, weights=weights, head=head, stand_ins=list(pieces))
+        expected = ref_norms(ref_model(weights, head["W"], head["c"], stand_ins=pieces), x, y, last, pieces)
+        ctx.close(out["norms"], expected, f"hidden_grad_norms(..., last_timestep_only={last}) (||dL/dh_t|| for t = 1..T)")
 
     ctx.for_all(
         st.fixed_dictionaries({"input_size": sizes, "hidden_size": sizes, "batch": st.integers(1, 3), "steps": st.integers(1, 6), "seed": seeds}),
@@ -337,6 +385,19 @@ def scale_parameters_by_name(ctx: Ctx) -> None:
 
     scales = st.sampled_from([0.0, 0.5, 2.0, -1.0, 3.0])
     ctx.for_all(st.fixed_dictionaries({"weight_scale": scales, "bias_scale": scales, "seed": seeds}), test)
+    if ctx.stand_in("RNNLayer", PIECES["RNNLayer"]):
+        return  # the part on their own layer needs a working RNNLayer; the named test module stood in
+
+    def own_layer(ex):
+        # The handout: "if you're using custom layers, modify this block": whatever the layer's
+        # parameters are called, its W^x and W^h scale with weight_scale and its b with bias_scale.
+        weights = rnn_weights(ex["seed"], 2, 3, bias=True)
+        out = ctx.call("1d.scale_layer", weight_scale=ex["weight_scale"], bias_scale=ex["bias_scale"], weights=weights)
+        call = f"scale_parameters(layer, {ex['weight_scale']}, {ex['bias_scale']}) on your own RNNLayer(2, 3)"
+        for key, factor, what in (("Wx", ex["weight_scale"], "W^x"), ("Wh", ex["weight_scale"], "W^h"), ("b", ex["bias_scale"], "b")):
+            ctx.close(out[key], weights[key].astype(np.float64) * factor, f"the {what} that forward uses after {call} (custom parameters must be scaled too, whatever their names)")
+
+    ctx.for_all(st.fixed_dictionaries({"weight_scale": st.sampled_from([0.5, 2.0, 3.0]), "bias_scale": st.sampled_from([0.0, 0.5, 2.0]), "seed": seeds}), own_layer, examples=3)
 
 
 @check("1d.4")
@@ -358,6 +419,8 @@ def linear_rnn_gradient_scaling(ctx: Ctx) -> None:
     random W^h of the same spectral scale are mixed in, and every value is the reference's.
     """
 
+    pieces = stand_ins(ctx, loss_check="1c.2")
+
     def test(ex):
         h, steps, rho = ex["hidden_size"], ex["steps"], ex["rho"]
         rng = np.random.default_rng([ex["seed"], 5])
@@ -369,12 +432,11 @@ def linear_rnn_gradient_scaling(ctx: Ctx) -> None:
         weights = {**rnn_weights(ex["seed"], 1, h), "Wh": wh.astype(np.float32)}
         head = head_weights(ex["seed"], h, 1)
         x, y = randn(ex["seed"] + 1, 4, steps, 1), randn(ex["seed"] + 2, 4, steps, 1)
-        out = ctx.call("1d.linear_property", x=x, y=y, weights=weights, head=head)
+        out = ctx.call("1d.linear_property", x=x, y=y, weights=weights, head=head, stand_ins=list(pieces))
         norms = np.asarray(out["norms"], dtype=np.float64)
         if norms.shape != (steps,):
             ctx.fail("shape", what="hidden_grad_norms(...)", expected=(steps,), got=tuple(norms.shape))
-        model = ref_model(weights, head["W"], head["c"], nonlinearity="identity")
-        expected = np.asarray(ref().hidden_grad_norms(model, t64(x), t64(y), True), dtype=np.float64)
+        expected = ref_norms(ref_model(weights, head["W"], head["c"], nonlinearity="identity", stand_ins=pieces), x, y, True, pieces)
         law = " (for this W^h, ||dL/dh_t|| = rho^(T-t) ||dL/dh_T||)" if ex["kind"] == "rho*Q" else ""
         ctx.close(norms, expected, f"gradient norms ||dL/dh_t||, t = 1..T, of a linear RNN with W^h = {ex['kind']}, rho = {rho}, last-step loss{law}", rtol=1e-3, atol=1e-7)
 
@@ -411,11 +473,13 @@ def stacked_rnn_structure(ctx: Ctx) -> None:
 
 @check("1h.2")
 def stacked_rnn_forward(ctx: Ctx) -> None:
+    pieces = tuple(p for p in stand_ins(ctx) if p == "RNNLayer")
+
     def test(ex):
         x = randn(ex["seed"], ex["batch"], ex["steps"], ex["input_size"])
         layers = [rnn_weights(ex["seed"] + k, ex["input_size"] if k == 0 else ex["hidden_size"], ex["hidden_size"]) for k in range(ex["num_layers"])]
-        out = ctx.call("1h.forward", x=x, layers=layers)
-        rnn = ref_rnn(layers)
+        out = ctx.call("1h.forward", x=x, layers=layers, stand_ins=list(pieces))
+        rnn = ref_rnn(layers, pieces)
         expected_out, expected_last = rnn(t64(x))
         ctx.close(out["out"], expected_out.detach().numpy(), "RNN output")
         ctx.close(out["last"], expected_last.detach().numpy(), "RNN last_step_h")
@@ -441,10 +505,9 @@ def running_average_batches(seed: int, batches: int) -> tuple[np.ndarray, np.nda
     return xs, ys
 
 
-def held_out_loss(layer_weights: list[dict], head: dict, xs: np.ndarray, ys: np.ndarray) -> float:
-    """Mean squared error of the reference's stacked RNN and read-out, set to the given weights."""
-    model = ref_model(layer_weights[0], head["W"], head["c"])
-    model.recurrent_net = ref_rnn(layer_weights)
+def held_out_loss(layer_weights: list[dict], head: dict, xs: np.ndarray, ys: np.ndarray, pieces: tuple = ()) -> float:
+    """Mean squared error of the reference's stacked RNN and read-out (or their stand-ins), set to the given weights."""
+    model = ref_head(ref_rnn(layer_weights, pieces), head, pieces)
     with torch.no_grad():
         errors = [float(((model(t64(x))[0] - t64(y)) ** 2).mean()) for x, y in zip(xs, ys)]
     return float(np.mean(errors))
@@ -477,26 +540,25 @@ def stacked_rnn_trains(ctx: Ctx) -> None:
     """The student's 2-layer RNN is trained by the grader's loop in the worker, which returns the
     learned weights; this side sets the reference's modules to them and measures the loss on
     sequences drawn from a secret seed. A loss the worker reports counts for nothing."""
+    pieces = stand_ins(ctx)
     xs, ys = running_average_batches(ctx.seed, TRAIN_BATCHES)
     layers = [rnn_weights(ctx.seed + k, 1 if k == 0 else TRAIN_HIDDEN, TRAIN_HIDDEN, scale=TRAIN_INIT_SCALE) for k in range(2)]
     head = head_weights(ctx.seed, TRAIN_HIDDEN, 1, scale=TRAIN_INIT_SCALE)
-    out = ctx.call("1h.train", lr=TRAIN_LR, xs=xs, ys=ys, layers=layers, head=head, seed=ctx.seed)
+    out = ctx.call("1h.train", lr=TRAIN_LR, xs=xs, ys=ys, layers=layers, head=head, seed=ctx.seed, stand_ins=list(pieces))
     learned, learned_head = learned_weights(ctx, out, layers, head)
     test_xs, test_ys = running_average_batches(secret_seed("1h.3 held-out"), HELD_OUT_BATCHES)
-    reached = held_out_loss(learned, learned_head, test_xs, test_ys)
-    target = reference_held_out_loss(ctx.seed, xs, ys, layers, head, test_xs, test_ys)
-    start = held_out_loss(layers, head, test_xs, test_ys)
+    reached = held_out_loss(learned, learned_head, test_xs, test_ys, pieces)
+    target = reference_held_out_loss(xs, ys, layers, head, test_xs, test_ys, pieces)
+    start = held_out_loss(layers, head, test_xs, test_ys, pieces)
     high = TRAIN_SLACK * target + 1e-3
     if not reached <= high:
         what = f"held-out loss (new sequences) of your 2-layer RNN after {TRAIN_BATCHES} Adam steps (lr {TRAIN_LR}) from the same weights as the reference"
         ctx.fail("value", what=what, expected=f"at most {high:.4g} (reference: {target:.4g}; before training: {start:.4g})", got=reached)
 
 
-def reference_held_out_loss(seed: int, xs, ys, layers: list[dict], head: dict, test_xs, test_ys) -> float:
-    """The same training, with the reference's modules, then the same evaluation."""
-    model = ref_model(layers[0], head["W"], head["c"])
-    model.recurrent_net = ref_rnn(layers)
-    model = model.float()
+def reference_held_out_loss(xs, ys, layers: list[dict], head: dict, test_xs, test_ys, pieces: tuple = ()) -> float:
+    """The same training, with the reference's modules (or the same stand-ins), then the same evaluation."""
+    model = ref_head(ref_rnn(layers, pieces), head, pieces).float()
     optimizer = torch.optim.Adam(model.parameters(), lr=TRAIN_LR)
     for step in range(TRAIN_BATCHES):
         pred, _ = model(torch.as_tensor(xs[step]))
@@ -505,8 +567,13 @@ def reference_held_out_loss(seed: int, xs, ys, layers: list[dict], head: dict, t
         loss.backward()
         optimizer.step()
     trained = [
-        {"Wx": layer.W_x.weight.detach().double().numpy(), "Wh": layer.W_h.weight.detach().double().numpy(), "b": layer.W_h.bias.detach().double().numpy()}
+        layer.effective()
+        if isinstance(layer, StandInRNNLayer)
+        else {"Wx": layer.W_x.weight.detach().double().numpy(), "Wh": layer.W_h.weight.detach().double().numpy(), "b": layer.W_h.bias.detach().double().numpy()}
         for layer in model.recurrent_net.layers
     ]
-    trained_head = {"W": model.output_layer.weight.detach().double().numpy(), "c": model.output_layer.bias.detach().double().numpy()}
-    return held_out_loss(trained, trained_head, test_xs, test_ys)
+    if isinstance(model, StandInRegressionModel):
+        trained_head = model.effective()
+    else:
+        trained_head = {"W": model.output_layer.weight.detach().double().numpy(), "c": model.output_layer.bias.detach().double().numpy()}
+    return held_out_loss(trained, trained_head, test_xs, test_ys, pieces)

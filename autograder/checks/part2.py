@@ -174,6 +174,55 @@ def forward_case(ctx: Ctx, args: tuple, x: np.ndarray, last_pos: np.ndarray, see
     )
 
 
+DROPOUT_DRAWS = 40
+DROPOUT_P = 0.5
+
+
+def dropout_in_train_mode(ctx: Ctx) -> None:
+    """In train mode, dropout acts on the last-position RNN output, just before the read-out.
+
+    The handout: "we add a dropout layer because neither nn.RNN nor nn.LSTM implements dropout
+    after the last layer". With the grader's weights loaded, every train-mode logit vector must
+    be output(m * h / (1 - p)) for the reference's h and a 0/1 mask m: solving for m from the
+    logits (W has full column rank) shows where dropout sits, whatever order it draws in.
+    """
+    args = (58, 5, 12, 1, DROPOUT_P)
+    x, last_pos = padded_batch(58, 4, 6, ctx.seed)
+    state = random_state(args, ctx.seed)
+    out = ctx.call("2.forward_train", vocab_size=58, rnn_size=5, n_categories=12, dropout=DROPOUT_P, x=x, last_pos=last_pos, state=state, draws=DROPOUT_DRAWS, seed=ctx.seed)
+    model = reference_with(args, state)
+    with torch.no_grad():
+        rnn_out, _ = model.rnn(model.embedding(torch.as_tensor(x)))
+        h = rnn_out[torch.arange(len(last_pos)), torch.as_tensor(last_pos)].numpy()
+    w, b = np.asarray(state["output.weight"], dtype=np.float64), np.asarray(state["output.bias"], dtype=np.float64)
+    what = f"{describe(args)} in train mode (dropout {DROPOUT_P}): its logits, {DROPOUT_DRAWS} forward passes on one batch"
+    kept = []
+    for logits in out["logits"]:
+        logits = np.asarray(logits, dtype=np.float64)
+        if logits.shape != (len(last_pos), 12):
+            ctx.fail("shape", what=what, expected=(len(last_pos), 12), got=tuple(logits.shape))
+        v, *_ = np.linalg.lstsq(w, (logits - b).T, rcond=None)
+        residual = float(np.abs(w @ v - (logits - b).T).max())
+        if residual > 1e-4:
+            ctx.fail("value", what=f"{what}: distance of the logits from output(anything) (dropout applied after the read-out, to the logits?)", expected="0: dropout sits before output", got=residual)
+        visible = np.abs(h) > 0.05  # a ratio to an output near 0 says nothing
+        ratio = np.where(visible, v.T / np.where(visible, h, 1.0), 0.0)
+        scaled = 1.0 / (1.0 - DROPOUT_P)
+        bad = visible & ~(np.isclose(ratio, 0.0, atol=1e-3) | np.isclose(ratio, scaled, atol=1e-3))
+        if bad.any():
+            i, j = (int(k) for k in np.argwhere(bad)[0])
+            ctx.fail(
+                "value",
+                what=f"{what}: each entry of the read-out's input divided by the last-position RNN output (row {i}, unit {j}); dropout must act there, on the RNN output at last_pos",
+                expected=f"0 (dropped) or {scaled:g} (kept, scaled by 1/(1-p))",
+                got=float(ratio[i, j]),
+            )
+        kept.append(np.isclose(ratio, scaled, atol=1e-3)[visible].mean())
+    dropped = 1.0 - float(np.mean(kept))
+    if abs(dropped - DROPOUT_P) > 0.12:
+        ctx.fail("value", what=f"{what}: fraction of the last-position RNN outputs dropped", expected=f"{DROPOUT_P} +- 0.12", got=round(dropped, 3))
+
+
 @check("2.3")
 def classifier_forward(ctx: Ctx) -> None:
     # A fixed padded batch first: names of 6, 2 and 4 letters padded to 6 columns (pad token 57).
@@ -204,6 +253,7 @@ def classifier_forward(ctx: Ctx) -> None:
         ),
         test,
     )
+    dropout_in_train_mode(ctx)
 
 
 # ----------------------------------------------------------------------------- 2.4

@@ -100,7 +100,12 @@ def rnn_weight_tensors(layer: nn.Module, recorder: Recorder, input_size: int, hi
     wx = (_pre_activations(recorder, 1, "RNNLayer.forward")[0].double() - b).T
     recorder.reset(inject=torch.eye(hidden_size, dtype=dtype))
     run_layer(layer, torch.zeros(hidden_size, 2, input_size, dtype=dtype), "RNNLayer.forward")
-    wh = (_pre_activations(recorder, 2, "RNNLayer.forward")[1].double() - b).T
+    chosen = _pre_activations(recorder, 2, "RNNLayer.forward")[1].double()
+    # Step 2 from h_1 = 0 as the baseline (not b): a layer whose step 1 is wrong (h_0 = 1, say)
+    # still shows the W^h it uses, so only the checks of its forward fail.
+    recorder.reset(inject=torch.zeros(1, hidden_size, dtype=dtype))
+    run_layer(layer, torch.zeros(1, 2, input_size, dtype=dtype), "RNNLayer.forward")
+    wh = (chosen - _pre_activations(recorder, 2, "RNNLayer.forward")[1].double()).T
     recorder.reset(inject=None)
     return wx, wh, b
 
@@ -224,7 +229,8 @@ class StandInStackedNet(StandInRecurrentNet):
         return hidden, torch.stack(lower + [hidden[:, -1]])
 
 
-NAMED_PARAMETERS: dict[str, tuple[int, ...]] = {"lin.weight": (2, 3), "lin.bias": (2,), "weight": (2,), "bias": (2,), "gain": (3,)}
+# "gain" and "beta" contain neither "weight" nor "bias" (a match on the letter "b" is too loose).
+NAMED_PARAMETERS: dict[str, tuple[int, ...]] = {"lin.weight": (2, 3), "lin.bias": (2,), "weight": (2,), "bias": (2,), "gain": (3,), "beta": (2,)}
 
 
 def named_parameter_module() -> nn.Module:
@@ -237,6 +243,7 @@ def named_parameter_module() -> nn.Module:
             self.weight = nn.Parameter(torch.ones(2))
             self.bias = nn.Parameter(torch.ones(2))
             self.gain = nn.Parameter(torch.ones(3))
+            self.beta = nn.Parameter(torch.ones(2))
 
     return Probe()
 
@@ -247,3 +254,76 @@ def as_array_dict(module: nn.Module) -> dict[str, np.ndarray]:
 
 def arg(value: Any) -> torch.Tensor:
     return torch.as_tensor(np.asarray(value, dtype=np.float32)).clone()
+
+
+# Stand-ins for part-1 pieces whose own check failed, so that a bug costs only that check.
+# Each is deliberately *not* the homework's solution (a diagonal recurrence, a tanh read-out,
+# a cubic loss): the trusted side runs the reference's code around the same stand-in, so the
+# dependent check still measures only the student's code that it grades.
+
+
+class StandInRNNLayer(nn.Module):
+    """A diagonal recurrence h_t = f(W^x x_t + d * h_{t-1} + b), with RNNLayer's interface and h_list."""
+
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: Callable[[torch.Tensor], torch.Tensor] = torch.tanh) -> None:
+        super().__init__()
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.nonlinearity = nonlinearity
+        self.W_x = nn.Parameter(torch.zeros(self.hidden_size, self.input_size))
+        self.d = nn.Parameter(torch.full((self.hidden_size,), 0.5))
+        self.b = nn.Parameter(torch.zeros(self.hidden_size))
+        self.h_list: list[torch.Tensor] = []
+
+    def load(self, weights: dict) -> "StandInRNNLayer":
+        """Take W^x, the diagonal of W^h and b from a trusted weights dict."""
+        with torch.no_grad():
+            self.W_x.copy_(torch.as_tensor(np.asarray(weights["Wx"], dtype=np.float64)))
+            self.d.copy_(torch.as_tensor(np.diag(np.asarray(weights["Wh"], dtype=np.float64)).copy()))
+            self.b.copy_(torch.as_tensor(np.asarray(weights["b"], dtype=np.float64)))
+        return self
+
+    def effective(self) -> dict[str, np.ndarray]:
+        """Its weights in the trusted dict form (W^h as the diagonal matrix it uses)."""
+        d = self.d.detach().double().numpy()
+        return {"Wx": self.W_x.detach().double().numpy().copy(), "Wh": np.diag(d), "b": self.b.detach().double().numpy().copy()}
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = x.new_zeros(x.shape[0], self.hidden_size)
+        self.h_list = []
+        for t in range(x.shape[1]):
+            h = self.nonlinearity(x[:, t] @ self.W_x.T + self.d * h + self.b)
+            if h.requires_grad:
+                h.retain_grad()
+            self.h_list.append(h)
+        return torch.stack(self.h_list, dim=1), self.h_list[-1]
+
+
+class StandInRegressionModel(nn.Module):
+    """RecurrentRegressionModel's interface with a tanh read-out: out = W tanh(h_t) + c at every step."""
+
+    def __init__(self, recurrent_net: nn.Module, head: dict) -> None:
+        super().__init__()
+        self.recurrent_net = recurrent_net
+        w = np.asarray(head["W"], dtype=np.float64)
+        self.output_dim = int(w.shape[0])
+        self.W = nn.Parameter(torch.tensor(w, dtype=torch.float32))
+        self.c = nn.Parameter(torch.tensor(np.asarray(head["c"], dtype=np.float64), dtype=torch.float32))
+
+    def effective(self) -> dict[str, np.ndarray]:
+        return {"W": self.W.detach().double().numpy().copy(), "c": self.c.detach().double().numpy().copy()}
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        all_h, _ = self.recurrent_net(x)
+        return torch.tanh(all_h) @ self.W.T + self.c, all_h
+
+
+def stand_in_loss(pred: torch.Tensor, y: torch.Tensor, last_timestep_only: bool = False) -> torch.Tensor:
+    """loss_fn's interface with a mean cubic error (over all steps, or the last one)."""
+    if pred.dim() == 2:
+        pred = pred.unsqueeze(-1)
+    if y.dim() == 2:
+        y = y.unsqueeze(-1)
+    if last_timestep_only:
+        pred, y = pred[:, -1], y[:, -1]
+    return (pred - y).abs().pow(3).mean()

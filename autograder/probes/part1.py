@@ -17,6 +17,8 @@ from autograder.probes.harness import (
     Recorder,
     affine_tensors,
     StandInRecurrentNet,
+    StandInRegressionModel,
+    StandInRNNLayer,
     StandInStackedNet,
     arg,
     as_array_dict,
@@ -25,6 +27,7 @@ from autograder.probes.harness import (
     run_layer,
     set_affine,
     set_rnn_weights,
+    stand_in_loss,
     trainable,
 )
 from autograder.probes.registry import ProbeError, probe, student
@@ -38,16 +41,33 @@ def layer_size(weights: dict) -> tuple[int, int]:
     return int(input_size), int(hidden_size)
 
 
-def _layer_with(weights: dict) -> tuple[nn.Module, Recorder]:
-    """The student's RNNLayer, observed through a recording nonlinearity, set to the trusted weights."""
+def _layer_with(weights: dict, observe_kept: bool = False) -> tuple[nn.Module, Recorder]:
+    """The student's RNNLayer, observed through a recording nonlinearity, set to the trusted weights.
+
+    With ``observe_kept``, a layer that ignores the nonlinearity it is given is observed through
+    the one it keeps (for checks that grade something other than its forward, which 1a grades).
+    """
     input_size, hidden_size = layer_size(weights)
     recorder = Recorder()
     torch.manual_seed(0)  # the blocks not pinned (and a read-out built next) start from the same values on every run
     layer = student(MODULE).RNNLayer(input_size, hidden_size, nonlinearity=recorder)
     if not isinstance(layer, nn.Module):
         raise ProbeError("bad_value", f"RNNLayer(...) should be an nn.Module; got {type(layer).__name__}")
+    if observe_kept:
+        _observe_kept(layer, recorder)
     set_rnn_weights(layer, recorder, weights)
     return layer, recorder
+
+
+def _observe_kept(layer: nn.Module, recorder: Recorder) -> None:
+    """If the layer dropped the recorder it was given (a hard-coded torch.tanh, say), observe the
+    nonlinearity it keeps as .nonlinearity instead, so that only the checks of its forward fail."""
+    if any(value is recorder for value in list(vars(layer).values()) + list(layer._modules.values())):
+        return
+    kept = getattr(layer, "nonlinearity", None)
+    if callable(kept):
+        recorder.reset(fn=kept)
+        layer.nonlinearity = recorder
 
 
 def _param_count(module: nn.Module) -> int:
@@ -183,22 +203,46 @@ class _HeadOnly(nn.Module):
             setattr(self.model, names[0], self.layer)
 
 
-def _regression_model(weights: dict, head: dict | None, nonlinearity: str = "tanh") -> nn.Module:
-    """The student's layer inside the student's RecurrentRegressionModel, set to the trusted weights (and read-out, if given)."""
-    layer, recorder = _layer_with(weights)
-    model = student(MODULE).RecurrentRegressionModel(layer, output_dim=int(np.shape(head["W"])[0]) if head is not None else 1)
-    if head is not None:
-        read_out = _HeadOnly(model, layer)
-        set_affine(trainable(model, skip=(layer,)), lambda h: _run_model(read_out, h)[0], layer_size(weights)[1], head, "the read-out of your RecurrentRegressionModel")
-    recorder.reset(fn=NONLINEARITIES[nonlinearity])
+def _regression_model(weights: dict, head: dict | None, nonlinearity: str = "tanh", stand_ins: tuple = ()) -> nn.Module:
+    """The student's layer inside the student's RecurrentRegressionModel, set to the trusted weights (and read-out, if given).
+
+    A piece named in ``stand_ins`` ("RNNLayer", "RecurrentRegressionModel") is the grader's
+    stand-in instead: its own check failed, and this check grades something else.
+    """
+    if "RNNLayer" in stand_ins:
+        layer, recorder = StandInRNNLayer(*layer_size(weights), nonlinearity=NONLINEARITIES[nonlinearity]).load(weights), None
+    else:
+        layer, recorder = _layer_with(weights)
+    if "RecurrentRegressionModel" in stand_ins:
+        model = StandInRegressionModel(layer, head)
+    else:
+        model = student(MODULE).RecurrentRegressionModel(layer, output_dim=int(np.shape(head["W"])[0]) if head is not None else 1)
+        if head is not None:
+            read_out = _HeadOnly(model, layer)
+            set_affine(trainable(model, skip=(layer,)), lambda h: _run_model(read_out, h)[0], layer_size(weights)[1], head, "the read-out of your RecurrentRegressionModel")
+    if recorder is not None:
+        recorder.reset(fn=NONLINEARITIES[nonlinearity])
     return model
 
 
-@probe("1d.norms")
-def grad_norms(x, y, last_timestep_only: bool, weights: dict, head: dict) -> dict:
-    model = _regression_model(weights, head)
-    norms = student(MODULE).hidden_grad_norms(model, arg(x), arg(y), last_timestep_only)
+def _norms(model: nn.Module, x, y, last_timestep_only: bool, stand_ins: tuple) -> dict:
+    """hidden_grad_norms on the model, with the grader's stand-in loss_fn if ``stand_ins`` names it."""
+    m = student(MODULE)
+    original = getattr(m, "loss_fn", None)
+    if "loss_fn" in stand_ins:
+        m.loss_fn = stand_in_loss
+    try:
+        norms = m.hidden_grad_norms(model, arg(x), arg(y), last_timestep_only)
+    finally:
+        if "loss_fn" in stand_ins:
+            m.loss_fn = original
     return {"norms": plain(norms, "hidden_grad_norms(...)")}
+
+
+@probe("1d.norms")
+def grad_norms(x, y, last_timestep_only: bool, weights: dict, head: dict, stand_ins: list | None = None) -> dict:
+    stand_ins = tuple(stand_ins or ())
+    return _norms(_regression_model(weights, head, stand_ins=stand_ins), x, y, last_timestep_only, stand_ins)
 
 
 @probe("1d.scale")
@@ -213,18 +257,28 @@ def scale(weight_scale: float, bias_scale: float, before: dict) -> dict:
     return {"after": as_array_dict(module), "returned_none": result is None}
 
 
+@probe("1d.scale_layer")
+def scale_layer(weight_scale: float, bias_scale: float, weights: dict) -> dict:
+    """scale_parameters on the student's own RNNLayer: the effective W^x, W^h, b afterwards."""
+    layer, recorder = _layer_with(weights, observe_kept=True)
+    student(MODULE).scale_parameters(layer, weight_scale, bias_scale)
+    input_size, hidden_size = layer_size(weights)
+    with torch.no_grad():
+        wx, wh, b = rnn_weight_tensors(layer, recorder, input_size, hidden_size)
+    return {"Wx": plain(wx, "W^x"), "Wh": plain(wh, "W^h"), "b": plain(b, "b")}
+
+
 @probe("1d.recurrent_weight")
 def recurrent_weight(weights: dict) -> dict:
-    layer, _ = _layer_with(weights)
+    layer, _ = _layer_with(weights, observe_kept=True)
     value = student(MODULE).recurrent_weight(layer)
     return {"returned": plain(value, "recurrent_weight(layer)")}
 
 
 @probe("1d.linear_property")
-def linear_property(x, y, weights: dict, head: dict) -> dict:
-    model = _regression_model(weights, head, nonlinearity="identity")
-    norms = student(MODULE).hidden_grad_norms(model, arg(x), arg(y), True)
-    return {"norms": plain(norms, "hidden_grad_norms(...)")}
+def linear_property(x, y, weights: dict, head: dict, stand_ins: list | None = None) -> dict:
+    stand_ins = tuple(stand_ins or ())
+    return _norms(_regression_model(weights, head, nonlinearity="identity", stand_ins=stand_ins), x, y, True, stand_ins)
 
 
 def stack_stand_in_map(index: int, input_size: int, hidden_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -321,13 +375,8 @@ def _observed_rnn(input_size: int, hidden_size: int, num_layers: int) -> tuple[n
         m.RNNLayer = original
     for layer in _rnn_layers(rnn) if isinstance(rnn, nn.Module) else []:
         recorder = recorders.get(id(layer))
-        if recorder is not None and not any(value is recorder for value in list(vars(layer).values()) + list(layer._modules.values())):
-            # The layer dropped the nonlinearity it was given (a hard-coded torch.tanh, say): observe
-            # the one it keeps as .nonlinearity instead, so that only its own checks fail.
-            kept = getattr(layer, "nonlinearity", None)
-            if callable(kept):
-                recorder.reset(fn=kept)
-                layer.nonlinearity = recorder
+        if recorder is not None:
+            _observe_kept(layer, recorder)
     return rnn, recorders
 
 
@@ -344,11 +393,33 @@ def _stacked_layers(rnn: nn.Module, recorders: dict[int, Recorder], layers: list
         recorder.pause()
 
 
-@probe("1h.forward")
-def stack_forward(x, layers: list) -> dict:
+def _stand_in_rnn(layers: list[dict], nonlinearity: str = "tanh") -> nn.Module:
+    """The student's RNN built from the grader's stand-in layers (their RNNLayer fails 1a), set to the trusted weights."""
+    m = student(MODULE)
     input_size, hidden_size = layer_size(layers[0])
-    rnn, recorders = _observed_rnn(input_size, hidden_size, len(layers))
-    _stacked_layers(rnn, recorders, layers)
+    original = m.RNNLayer
+    m.RNNLayer = StandInRNNLayer
+    try:
+        rnn = m.RNN(input_size, hidden_size, len(layers))
+    finally:
+        m.RNNLayer = original
+    found = [mod for mod in rnn.modules() if isinstance(mod, StandInRNNLayer)] if isinstance(rnn, nn.Module) else []
+    if len(found) != len(layers):
+        raise ProbeError("bad_value", f"RNN(..., num_layers={len(layers)}) should hold {len(layers)} RNNLayer modules; found {len(found)}")
+    for layer, weights in zip(found, layers):
+        layer.load(weights)
+        layer.nonlinearity = NONLINEARITIES[nonlinearity]
+    return rnn
+
+
+@probe("1h.forward")
+def stack_forward(x, layers: list, stand_ins: list | None = None) -> dict:
+    if "RNNLayer" in (stand_ins or ()):
+        rnn = _stand_in_rnn(layers)
+    else:
+        input_size, hidden_size = layer_size(layers[0])
+        rnn, recorders = _observed_rnn(input_size, hidden_size, len(layers))
+        _stacked_layers(rnn, recorders, layers)
     out, last = pair(rnn(arg(x)), "RNN.forward")
     return {"out": plain(out, "RNN output"), "last": plain(last, "RNN last_step_h")}
 
@@ -366,20 +437,28 @@ def _read_stacked(rnn: nn.Module, recorders: dict[int, Recorder], input_size: in
 
 
 @probe("1h.train")
-def stack_train(lr: float, xs, ys, layers: list, head: dict, seed: int) -> dict:
+def stack_train(lr: float, xs, ys, layers: list, head: dict, seed: int, stand_ins: list | None = None) -> dict:
     """Train the student's 2-layer RNN (the grader's loop) and return what it learned, as effective weights.
 
     The losses seen during training are not returned: the trusted side evaluates the learned
-    weights itself, with the reference's modules, on sequences this worker never sees.
+    weights itself, with the reference's modules, on sequences this worker never sees. A piece
+    named in ``stand_ins`` is the grader's stand-in (its own check failed).
     """
     m = student(MODULE)
+    stand_ins = tuple(stand_ins or ())
     torch.manual_seed(seed)
     hidden_size = layer_size(layers[0])[1]
-    rnn, recorders = _observed_rnn(1, hidden_size, len(layers))
-    model = m.RecurrentRegressionModel(rnn, output_dim=1)
-    _stacked_layers(rnn, recorders, layers)
-    read_out = _HeadOnly(model, rnn)
-    set_affine(trainable(model, skip=(rnn,)), lambda h: _run_model(read_out, h)[0], hidden_size, head, "the read-out of your RecurrentRegressionModel")
+    if "RNNLayer" in stand_ins:
+        rnn, recorders = _stand_in_rnn(layers), {}
+    else:
+        rnn, recorders = _observed_rnn(1, hidden_size, len(layers))
+        _stacked_layers(rnn, recorders, layers)
+    if "RecurrentRegressionModel" in stand_ins:
+        model = StandInRegressionModel(rnn, head)
+    else:
+        model = m.RecurrentRegressionModel(rnn, output_dim=1)
+        read_out = _HeadOnly(model, rnn)
+        set_affine(trainable(model, skip=(rnn,)), lambda h: _run_model(read_out, h)[0], hidden_size, head, "the read-out of your RecurrentRegressionModel")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     xs_t, ys_t = arg(xs), arg(ys)
     for step in range(xs_t.shape[0]):
@@ -388,7 +467,14 @@ def stack_train(lr: float, xs, ys, layers: list, head: dict, seed: int) -> dict:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    learned = _read_stacked(rnn, recorders, 1, hidden_size)
-    with torch.no_grad():
-        w, c = affine_tensors(lambda h: _run_model(read_out, h)[0], hidden_size)
-    return {"layers": learned, "head": {"W": plain(w, "read-out W"), "c": plain(c, "read-out c")}}
+    if "RNNLayer" in stand_ins:
+        learned = [{k: plain(v, f"{k} of layer {n}") for k, v in layer.effective().items()} for n, layer in enumerate(mod for mod in rnn.modules() if isinstance(mod, StandInRNNLayer))]
+    else:
+        learned = _read_stacked(rnn, recorders, 1, hidden_size)
+    if "RecurrentRegressionModel" in stand_ins:
+        learned_head = model.effective()
+    else:
+        with torch.no_grad():
+            w, c = affine_tensors(lambda h: _run_model(read_out, h)[0], hidden_size)
+        learned_head = {"W": plain(w, "read-out W"), "c": plain(c, "read-out c")}
+    return {"layers": learned, "head": learned_head}

@@ -213,6 +213,20 @@ def forward(vocab_size: int, rnn_size: int, n_categories: int, num_layers: int, 
     return {"logits": plain(out, "RecurrentClassifier.forward(x, last_pos)")}
 
 
+@probe("2.forward_train")
+def forward_train(vocab_size: int, rnn_size: int, n_categories: int, dropout: float, x, last_pos, state: dict, draws: int, seed: int) -> dict:
+    """Train-mode logits of a one-layer classifier, ``draws`` times on the same batch (dropout differs each time)."""
+    args = (vocab_size, rnn_size, n_categories, 1, dropout, "rnn")
+    model = _classifier(*args)
+    load_state(model, state, describe(args), STATE_NAMES)
+    model.train()
+    torch.manual_seed(int(seed))
+    x_t, pos_t = torch.as_tensor(np.asarray(x, dtype=np.int64)), torch.as_tensor(np.asarray(last_pos, dtype=np.int64))
+    with torch.no_grad():
+        samples = [plain(model(x_t, pos_t), "RecurrentClassifier.forward(x, last_pos) in train mode") for _ in range(int(draws))]
+    return {"logits": samples}
+
+
 @probe("2.train")
 def train_run(alphabet: str, pad: int, vocab_size: int, rnn_size: int, train_index, epochs: int, lr: float, batch_size: int, max_grad_norm: float, seed: int, init: dict) -> dict:
     """Train the student's classifier with the grader's loop from the trusted weights; return what it learned.

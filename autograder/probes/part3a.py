@@ -172,6 +172,15 @@ def _train_step_observed(model: nn.Module, x: torch.Tensor, lr: float, seed: int
     finally:
         h_in.remove()
         h_out.remove()
+    kind = type(value).__name__
+    has_item = callable(getattr(value, "item", None))
+    # A second step, without reseeding in between: its corruption must be a fresh draw.
+    repeat: list[torch.Tensor] = []
+    h_repeat = model.encoder.register_forward_pre_hook(lambda _m, inputs: repeat.append(inputs[0].detach().clone()))
+    try:
+        model.train_step(clean.clone(), optimizer)
+    finally:
+        h_repeat.remove()
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.detach().reshape(())
     returned = plain(value, f"the value returned by {what}")
@@ -195,6 +204,9 @@ def _train_step_observed(model: nn.Module, x: torch.Tensor, lr: float, seed: int
         "own_losses": own,
         "x_after": plain(x, "x after train_step"),
         "moved": moved,
+        "returned_type": kind,
+        "has_item": has_item,
+        "repeat_input": plain(repeat[0], "encoder input") if repeat else None,
     }
 
 

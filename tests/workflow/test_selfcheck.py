@@ -202,3 +202,23 @@ def test_readme_names_every_function_students_write():
             assert f"`{short}`" in readme or f"`{name}`" in readme or f"`{name.split('.')[-1]}`" in readme, f"README does not name {name} ({part})"
             assert f"`{path.name}`" in readme
     assert "python selfcheck.py" in readme and "python pack.py" in readme
+
+
+def test_selfcheck_and_grader_agree_check_for_check_on_the_bundled_sample(tmp_path):
+    """Every check the self-check runs gives the grader's verdict on the bundled sample (whose bugs
+    are in 1c, 1d.3, 3a.3 and 5g.1): a bug costs the same checks locally as on Gradescope."""
+    import zipfile
+
+    from tests.workflow.conftest import cli
+
+    with zipfile.ZipFile(ROOT / "examples" / "sample_submission.zip") as archive:
+        archive.extractall(tmp_path)
+    folder = tmp_path / "hw7"
+    local = rows(run_selfcheck(folder).stdout)
+    results = tmp_path / "results.json"
+    cli("grade", str(ROOT / "examples" / "sample_submission.zip"), "--results", str(results), "--quiet")
+    graded = {t["number"]: ("passed" if t["score"] == t["max_score"] else "failed") for t in json.loads(results.read_text())["tests"]}
+    compared = {cid: status for cid, (_, status, _) in local.items() if status != "not here"}
+    assert len(compared) >= 30
+    assert {cid: graded[cid] for cid in compared} == compared
+    assert sorted(cid for cid, status in compared.items() if status == "failed") == ["1c.1", "1d.3", "3a.3", "5g.1"]
