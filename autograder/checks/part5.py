@@ -319,17 +319,41 @@ def normalized_adjacency(ctx: Ctx) -> None:
 # ----------------------------------------------------------------------------- 5f
 
 
-def cluster(ctx: Ctx, M: np.ndarray, k: int, seed: int, context: str) -> tuple[np.ndarray, np.ndarray]:
-    """The student's (embedding, labels) for M, with shapes checked; ``context`` describes M."""
+def cluster(ctx: Ctx, M: np.ndarray, k: int, seed: int, context: str, embedding: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
+    """The student's (embedding, labels) for M, with shapes checked; ``context`` describes M.
+
+    cluster_data is called with what its signature accepts (see probes.part5); the embedding,
+    [0], is checked only when ``embedding`` is asked for (the module form documents it; the
+    handout's only call site reads [1])."""
     n = M.shape[0]
     out = ctx.call("5f.cluster", M=M, n_clusters=k, seed=seed)
     call = f"cluster_data(M, n_clusters={k}, seed={seed})"
-    embedding = shape_of(ctx, out["embedding"], (n, k), f"{call}[0], the embedding ({context}; one row per row of M, one column per cluster)")
-    finite(ctx, embedding, f"{call}[0] ({context})")
+    E = None
+    if embedding:
+        E = shape_of(ctx, out["embedding"] if out["embedding"] is not None else np.zeros(0), (n, k), f"{call}[0], the embedding ({context}; one row per row of M, one column per cluster)")
+        finite(ctx, E, f"{call}[0] ({context})")
     labels = as_array(out["labels"], f"{call}[1], the labels ({context})")
     if labels.shape != (n,):
         ctx.fail("shape", what=f"{call}[1], the labels ({context}; one label per row of M)", expected=(n,), got=tuple(labels.shape))
-    return embedding, labels
+    return E, labels
+
+
+def cluster_form(ctx: Ctx) -> tuple[bool, bool]:
+    """(takes_k, notebook): whether cluster_data takes the number of clusters (else only the
+    handout's 3 is asked for), and whether it comes from the notebook (whose [0] is free)."""
+    out = ctx.call("5f.signature")
+    return bool(out["takes_k"]), bool(out["notebook"])
+
+
+def left_right_matrix(ex: dict) -> tuple[np.ndarray, np.ndarray]:
+    """M = U S W^T whose left singular vectors U cluster by one labelling and whose right ones W
+    by another: labels from KMeans on the rows of U are the first labelling, never the second."""
+    rng = np.random.default_rng([ex["seed"], 7])
+    n, k = ex["n"], ex["k"]
+    draw = lambda: rng.permutation(np.concatenate([np.arange(k), rng.integers(0, k, n - k)]))  # noqa: E731
+    left_labels, right_labels = draw(), draw()
+    U, W = _clustered_basis(rng, left_labels, k), _clustered_basis(rng, right_labels, k)
+    return U @ np.diag(np.linspace(3.0, 2.5, k)) @ W.T, left_labels
 
 
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -338,31 +362,53 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
 
 
-def embedding_examples():
-    return st.integers(1, 4).flatmap(lambda k: st.fixed_dictionaries({"k": st.just(k), "n": st.integers(k + 2, 40), "seed": seeds}))
+def embedding_examples(k: int | None = None):
+    """k clusters (any of 1-4, or only the handout's 3 for a cluster_data that takes no k)."""
+    ks = st.integers(1, 4) if k is None else st.just(k)
+    return ks.flatmap(lambda k: st.fixed_dictionaries({"k": st.just(k), "n": st.integers(k + 2, 40), "seed": seeds}))
 
 
 @check("5f.1")
 def embedding_subspace(ctx: Ctx) -> None:
+    """The embedding is M's top-k LEFT singular vectors. The module documents cluster_data(...)[0]
+    as that embedding, and it is checked directly; the notebook leaves [0] free (its call site
+    reads [1] only), so there the labels must be those of the left singular vectors, on a matrix
+    whose right singular vectors cluster differently."""
+    takes_k, notebook = cluster_form(ctx)
+
+    def labels_test(ex):
+        k = ex["k"]
+        M, left = left_right_matrix(ex)
+        _, labels = cluster(ctx, M, k, HOMEWORK_SEED, f"M = U S W^T, {ex['n']}x{ex['n']}, whose U and W cluster differently")
+        if not same_partition(labels, left):
+            ctx.fail("value", what=f"cluster_data(M)[1] for M = U S W^T whose left singular vectors U and right singular vectors W cluster differently: adjusted Rand index against the clusters of U's rows", expected=1.0, got=float(adjusted_rand_score(left, labels)))
+
+    if notebook:
+        ctx.for_all(label_examples(None if takes_k else 3), labels_test)
+        return
+
     def test(ex):
         k = ex["k"]
         M = gapped_matrix(ex)
         context = f"M a non-symmetric {ex['n']}x{ex['n']} matrix"
-        E, _ = cluster(ctx, M, k, HOMEWORK_SEED, context)
+        E, _ = cluster(ctx, M, k, HOMEWORK_SEED, context, embedding=True)
         what = f"cluster_data(M, n_clusters={k}, seed={HOMEWORK_SEED})[0] = E, the embedding ({context})"
         ctx.close(E.T @ E, np.eye(k), f"{what}: E^T E (the columns of E are orthonormal singular vectors)", rtol=0.0, atol=1e-6)
         U = np.linalg.svd(M)[0][:, :k]
         ctx.close(E @ E.T, U @ U.T, f"{what}: the projector E E^T onto the span of E, against the projector onto the span of the top-{k} LEFT singular vectors of M (any basis of that subspace is accepted)", rtol=0.0, atol=1e-6)
 
-    ctx.for_all(embedding_examples(), test)
+    ctx.for_all(embedding_examples(None if takes_k else 3), test)
 
 
-def label_examples():
-    return st.integers(2, 4).flatmap(lambda k: st.fixed_dictionaries({"k": st.just(k), "n": st.integers(max(3 * k, 10), 50), "seed": seeds}))
+def label_examples(k: int | None = None):
+    ks = st.integers(2, 4) if k is None else st.just(k)
+    return ks.flatmap(lambda k: st.fixed_dictionaries({"k": st.just(k), "n": st.integers(max(3 * k, 10), 50), "seed": seeds}))
 
 
 @check("5f.2")
 def cluster_labels(ctx: Ctx) -> None:
+    takes_k, _ = cluster_form(ctx)
+
     def test(ex):
         k = ex["k"]
         M, _ = clustered_matrix(ex)
@@ -381,7 +427,7 @@ def cluster_labels(ctx: Ctx) -> None:
                 got=float(ari),
             )
 
-    ctx.for_all(label_examples(), test)
+    ctx.for_all(label_examples(None if takes_k else 3), test)
 
 
 # ----------------------------------------------------------------------------- 5g

@@ -263,8 +263,8 @@ def scale_layer(weight_scale: float, bias_scale: float, weights: dict) -> dict:
     layer, recorder = _layer_with(weights, observe_kept=True)
     student(MODULE).scale_parameters(layer, weight_scale, bias_scale)
     input_size, hidden_size = layer_size(weights)
-    with torch.no_grad():
-        wx, wh, b = rnn_weight_tensors(layer, recorder, input_size, hidden_size)
+    # Not under torch.no_grad(): the handout's store_h_for_grad calls retain_grad() unconditionally.
+    wx, wh, b = (t.detach() for t in rnn_weight_tensors(layer, recorder, input_size, hidden_size))
     return {"Wx": plain(wx, "W^x"), "Wh": plain(wh, "W^h"), "b": plain(b, "b")}
 
 
@@ -429,8 +429,8 @@ def _read_stacked(rnn: nn.Module, recorders: dict[int, Recorder], input_size: in
     found = []
     for number, layer in enumerate(_rnn_layers(rnn)):
         recorder = recorders[id(layer)]
-        with torch.no_grad():
-            wx, wh, b = rnn_weight_tensors(layer, recorder, input_size if number == 0 else hidden_size, hidden_size)
+        # Not under torch.no_grad(): the handout's store_h_for_grad calls retain_grad() unconditionally.
+        wx, wh, b = (t.detach() for t in rnn_weight_tensors(layer, recorder, input_size if number == 0 else hidden_size, hidden_size))
         recorder.pause()
         found.append({"Wx": plain(wx, f"W^x of layer {number}"), "Wh": plain(wh, f"W^h of layer {number}"), "b": plain(b, f"b of layer {number}")})
     return found

@@ -153,8 +153,17 @@ def predict(model: nn.Module, x: torch.Tensor, last_pos: torch.Tensor, n_categor
 # ----------------------------------------------------------------------------- probes
 
 
+CLASSIFIER_PARAMETERS = ("vocab_size", "rnn_size", "n_categories", "num_layers", "dropout", "model_type")
+
+
 def _classifier(*args: Any) -> nn.Module:
-    model = student(MODULE).RecurrentClassifier(*args)
+    """The student's RecurrentClassifier, called as the handout's cells call it: by keyword, with
+    model_type='rnn' always given (the handout's default is 'lstm', and only 'rnn' is graded)."""
+    values = dict(zip(CLASSIFIER_PARAMETERS[:5], args[:5]))
+    values.setdefault("num_layers", 1)
+    values.setdefault("dropout", 0.0)
+    values["model_type"] = "rnn"
+    model = student(MODULE).RecurrentClassifier(**values)
     if not isinstance(model, nn.Module):
         raise ProbeError("bad_value", f"RecurrentClassifier(...) should be an nn.Module; got {type(model).__name__}")
     return model

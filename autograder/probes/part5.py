@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.probes.convert import pair, plain
-from autograder.probes.registry import probe, student
+from autograder.probes.registry import ProbeError, probe, student
 
 MODULE = "q_graph_clustering"
 
@@ -64,14 +64,74 @@ def normalize(A, optional: bool = False) -> dict:
     return {"M": _out(M, "normalize_adjacency(A)"), "why": ""}
 
 
+K_NAMES = ("n_clusters", "k", "num_clusters", "n_cluster", "clusters", "n_components", "num_classes")
+SEED_NAMES = ("seed", "random_state", "rng_seed")
+
+
+def _accepts(fn) -> tuple[str | int | None, str | None]:
+    """Where cluster_data takes the number of clusters and the seed: a parameter name, a
+    position, or None. The handout has no code cell for it (its call site is
+    ``cluster_data(M_stoch)[1]``), so students write ``(M)``, ``(M, k)``, ``(M, n_clusters=3)``."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None, None
+    named = {p.name: p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    k = next((name for name in K_NAMES if name in named), None)
+    seed = next((name for name in SEED_NAMES if name in named), None)
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if k is None and len(positional) >= 2 and positional[1].name not in SEED_NAMES:
+        k = 1 if positional[1].kind is positional[1].POSITIONAL_ONLY else positional[1].name
+    return k, seed
+
+
+@probe("5f.signature")
+def cluster_signature() -> dict:
+    """Whether cluster_data takes the number of clusters (else the grader uses the handout's 3)."""
+    k, _ = _accepts(student(MODULE).cluster_data)
+    return {"takes_k": k is not None, "notebook": str(getattr(student(MODULE), "__file__", "")).endswith(".ipynb")}
+
+
 @probe("5f.cluster")
 def cluster(M, n_clusters: int, seed: int) -> dict:
-    out = student(MODULE).cluster_data(_f64(M), n_clusters=int(n_clusters), seed=int(seed))
-    embedding, labels = pair(out, "cluster_data(M, n_clusters, seed)")
+    """cluster_data on M, called with what its signature accepts; the handout's global ``seed``
+    is set for a function that reads it instead of taking one."""
+    m = student(MODULE)
+    fn = m.cluster_data
+    k_at, seed_at = _accepts(fn)
+    args: list = [_f64(M)]
+    kwargs: dict = {}
+    if k_at == 1:
+        args.append(int(n_clusters))
+    elif k_at is not None:
+        kwargs[k_at] = int(n_clusters)
+    elif int(n_clusters) != 3:
+        raise ProbeError("grader", f"cluster_data takes no number of clusters; the grader asked for {n_clusters}")
+    if seed_at is not None:
+        kwargs[seed_at] = int(seed)
+    had_seed, old_seed = hasattr(m, "seed"), getattr(m, "seed", None)
+    m.seed = int(seed)  # the handout's global (n_samples, seed = 2000, 170)
+    try:
+        out = fn(*args, **kwargs)
+    finally:
+        if had_seed:
+            m.seed = old_seed
+        else:
+            del m.seed
+    embedding, labels = pair(out, "cluster_data(M)")
     return {
-        "embedding": plain(embedding, "cluster_data(...)[0] (the embedding)"),
+        "embedding": plain(embedding, "cluster_data(...)[0]") if _is_numeric(embedding) else None,
         "labels": plain(labels, "cluster_data(...)[1] (the labels)"),
     }
+
+
+def _is_numeric(value) -> bool:
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except Exception:  # noqa: BLE001 - anything that is not an array of numbers
+        return False
 
 
 @probe("5g.stochastic")
