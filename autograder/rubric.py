@@ -33,6 +33,8 @@ class Check:
     memory_mb: int = 1536
     depends: tuple[str, ...] = ()
     notebook: bool = True
+    extra_credit: bool = False  # never counts toward the total (3b, and what only the module form asks for)
+    optional: bool = False  # optional in the handout: extra credit unless [grader] optional_required
 
     @property
     def part(self) -> str:
@@ -45,6 +47,7 @@ class Grader:
 
     deadline_seconds: float = 480.0
     version: str = "1"
+    optional_required: bool = False  # true: the handout's optional parts (1h, ...) count toward the total
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,18 @@ class Rubric:
     def by_id(self) -> dict[str, Check]:
         return {c.id: c for c in self.checks}
 
+    def counts(self, check: Check) -> bool:
+        """Whether the check's points count toward the assignment total (else they are extra credit)."""
+        return not check.extra_credit and not (check.optional and not self.grader.optional_required)
+
     @property
     def total_points(self) -> float:
-        return sum(c.points for c in self.checks)
+        """The total to set on Gradescope: both the module and the notebook form can reach it."""
+        return sum(c.points for c in self.checks if self.counts(c))
+
+    @property
+    def extra_points(self) -> float:
+        return sum(c.points for c in self.checks if not self.counts(c))
 
 
 _CHECK_FIELDS = set(Check.__dataclass_fields__)

@@ -148,7 +148,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
         else:
             _reseed(check_seed(check.id))
             deadline = min(time.monotonic() + check.timeout, global_deadline)
-            ctx = Ctx(check, lambda: sandbox.open(cpu_seconds=int(check.timeout * 2) + 5, memory_mb=check.memory_mb), deadline, grader_fault=sandbox.grader_fault, failed=frozenset(failed), titles=titles)
+            ctx = Ctx(check, lambda: sandbox.open(cpu_seconds=int(check.timeout * 2) + 5, memory_mb=check.memory_mb), deadline, grader_fault=sandbox.grader_fault, failed=frozenset(failed), titles=titles, notebook=found.is_notebook(check.module))
             aborted = None
             try:
                 functions[check.id](ctx)
@@ -178,9 +178,15 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
         if status == "failed":
             failed.add(check.id)
         message = tidy_paths(message, base)
+        name = check.title
+        if not rubric.counts(check) and status != "n/a":
+            # Extra credit: worth nothing toward the total, its points added when earned.
+            visible_points = 0.0
+            name = f"{check.title} (extra credit)"
+            message = say("extra_credit_optional" if check.optional else "extra_credit", points=f"{check.points:g}") + "\n" + message
         result = TestResult(
             number=check.id,
-            name=check.title,
+            name=name,
             score=score,
             max_score=visible_points,
             status="passed" if status in ("passed", "n/a") else "failed",
@@ -193,7 +199,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     report.score = sum(o.score for o in report.outcomes)
     report.max_score = sum(o.max_score for o in report.outcomes)
     report.seconds = time.monotonic() - started
-    writer.output = _summary(found, sandbox)
+    writer.output = _summary(found, sandbox) + "\n" + say("total_points", total=f"{rubric.total_points:g}", extra=f"{rubric.extra_points:g}")
     writer.execution_time = report.seconds
     writer.write(finished=True)
     return report

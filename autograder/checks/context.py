@@ -56,8 +56,10 @@ class Ctx:
         grader_fault: Callable[[dict], str | None] = lambda error: None,
         failed: frozenset[str] = frozenset(),
         titles: dict[str, str] | None = None,
+        notebook: bool = False,
     ) -> None:
         self.check = check
+        self.notebook = notebook  # the module came from the course's notebook, whose interface differs
         self.failed = failed
         self.titles = titles or {}
         self.replaced: set[str] = set()

@@ -372,8 +372,27 @@ def grad_norms_last_step(ctx: Ctx) -> None:
     norms_check(ctx, last=True)
 
 
+def update_plots(ctx: Ctx, seed: int, weight_val: float, bias_val: float) -> tuple[dict, dict]:
+    """The notebook's GradientVisualizer.update_plots on the student's RNNLayer(1, 4) holding trusted weights."""
+    weights = rnn_weights(seed, 1, 4, bias=True)
+    out = ctx.call("1d.update_plots", weights=weights, last_timestep_only=True, x=randn(seed, 1, 10, 1), y=randn(seed + 1, 1, 10, 1), weight_val=weight_val, bias_val=bias_val)
+    return weights, out
+
+
 @check("1d.3")
 def scale_parameters_by_name(ctx: Ctx) -> None:
+    if ctx.notebook:
+        # The notebook's TODO inside the provided GradientVisualizer.update_plots: "Scale all W
+        # matrixes by weight_val, and all bias matrices by bias_val" (custom layers included).
+        def scaled(ex):
+            weights, out = update_plots(ctx, ex["seed"], ex["weight_scale"], ex["bias_scale"])
+            call = f"GradientVisualizer(rnn, True).update_plots(weight_val={ex['weight_scale']}, bias_val={ex['bias_scale']}) with your RNNLayer(1, 4)"
+            for key, factor, what in (("Wx", ex["weight_scale"], "W^x"), ("Wh", ex["weight_scale"], "W^h"), ("b", ex["bias_scale"], "b")):
+                ctx.close(out[key], weights[key].astype(np.float64) * factor, f"the {what} that forward uses after {call} (scale every weight matrix by weight_val and every bias by bias_val)")
+
+        ctx.for_all(st.fixed_dictionaries({"weight_scale": st.sampled_from([0.5, 2.0, 3.0]), "bias_scale": st.sampled_from([0.0, 0.5, 2.0]), "seed": seeds}), scaled, examples=4)
+        return
+
     def test(ex):
         before = {name: randn(ex["seed"] + number, *shape) for number, (name, shape) in enumerate(NAMED_PARAMETERS.items())}
         out = ctx.call("1d.scale", weight_scale=ex["weight_scale"], bias_scale=ex["bias_scale"], before=before)
@@ -402,6 +421,23 @@ def scale_parameters_by_name(ctx: Ctx) -> None:
 
 @check("1d.4")
 def recurrent_weight_matrix(ctx: Ctx) -> None:
+    if ctx.notebook:
+        # The notebook's TODO inside update_plots: "Set W = the weight which most affects
+        # exploding/vanishing gradients", read as the matrix it hands to biggest_eig_magnitude,
+        # against the W^h its forward uses afterwards (either orientation: same eigenvalues).
+        def chosen(ex):
+            _, out = update_plots(ctx, ex["seed"], ex["weight_scale"], 1.0)
+            what = f"W set in GradientVisualizer.update_plots(weight_val={ex['weight_scale']}, bias_val=1.0) (the matrix passed to biggest_eig_magnitude)"
+            if out["W"] is None:
+                ctx.fail("value", what=what, expected="a (4, 4) matrix: W^h, the hidden-to-hidden weight", got="biggest_eig_magnitude was never called")
+            W, wh = np.asarray(out["W"], dtype=np.float64), np.asarray(out["Wh"], dtype=np.float64)
+            if W.shape == wh.shape and np.allclose(W, wh.T, rtol=1e-4, atol=1e-5):
+                return
+            ctx.close(W, wh, f"{what}: W^h, the hidden-to-hidden weight forward uses (W^h or its transpose)")
+
+        ctx.for_all(st.fixed_dictionaries({"weight_scale": st.sampled_from([1.0, 2.0]), "seed": seeds}), chosen, examples=3)
+        return
+
     def test(ex):
         weights = {**rnn_weights(ex["seed"], ex["input_size"], ex["hidden_size"]), "pin": ["Wh"]}
         out = ctx.call("1d.recurrent_weight", weights=weights)

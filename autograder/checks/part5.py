@@ -190,9 +190,28 @@ def adjacency(ctx: Ctx, gamma: float, X: np.ndarray) -> np.ndarray:
     return A
 
 
+def literal_sign(ctx: Ctx, A: np.ndarray, X: np.ndarray, gamma: float, what: str) -> None:
+    """The handout prints A_ij = e^{+gamma ||x_i - x_j||^2}, a sign typo: say so to a literal reading."""
+    with np.errstate(over="ignore"):
+        plus, minus = np.exp(gamma * distance_squared(X)), np.exp(-gamma * distance_squared(X))
+    if A.shape == plus.shape and np.allclose(A, plus, rtol=1e-6, atol=1e-9) and not np.allclose(A, minus, rtol=1e-6, atol=1e-9):
+        ctx.fail(
+            "value",
+            what=f"{what}: your A equals exp(+gamma ||x_i - x_j||^2), the handout's formula read literally; that formula has a sign typo (it overflows at gamma = 7.5, and far points must get small weights)",
+            expected="A_ij = exp(-gamma ||x_i - x_j||^2)",
+            got="exp(+gamma ||x_i - x_j||^2)",
+        )
+
+
+def distance_squared(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    return ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=-1)
+
+
 @check("5c.1")
 def adjacency_matches(ctx: Ctx) -> None:
     A = adjacency(ctx, FIXED_GAMMA, FIXED_X)
+    literal_sign(ctx, A, FIXED_X, FIXED_GAMMA, f"get_adjacency_matrix({FIXED_GAMMA}, X) for the points (0,0), (1,0), (0,2)")
     ctx.close(A, FIXED_A, "get_adjacency_matrix(0.5, X) for the points (0,0), (1,0), (0,2): A_ij = exp(-0.5 ||x_i - x_j||^2)")
 
     def test(ex):
@@ -210,6 +229,7 @@ def adjacency_properties(ctx: Ctx) -> None:
         X = point_cloud(ex["seed"], ex["n"], ex["d"], ex["scale"])
         A = adjacency(ctx, ex["gamma"], X)
         what = f"get_adjacency_matrix({ex['gamma']}, X) for {ex['n']} points"
+        literal_sign(ctx, A, X, ex["gamma"], what)
         ctx.close(A, A.T, f"{what}, compared with its transpose (A must be symmetric)", rtol=1e-9, atol=1e-12)
         ctx.close(np.diag(A), np.ones(ex["n"]), f"{what}: the diagonal (exp(0) = 1)", rtol=0.0, atol=1e-9)
         low, high = float(A.min()), float(A.max())

@@ -84,8 +84,9 @@ def points_report(rubric) -> tuple[list[str], list[str]]:
     visible = sum(r["visible"] for r in parts.values())
     hidden = sum(r["hidden"] for r in parts.values())
     print(f"{'all':<5} {sum(r['checks'] for r in parts.values()):>6} {visible:>8g} {hidden:>7g} {visible + hidden:>7g}")
-    if abs((visible + hidden) - rubric.total_points) > 1e-9:
-        problems.append(f"per-part totals ({visible + hidden:g}) do not add up to the rubric total ({rubric.total_points:g})")
+    if abs((visible + hidden) - rubric.total_points - rubric.extra_points) > 1e-9:
+        problems.append(f"per-part totals ({visible + hidden:g}) do not add up to the rubric total ({rubric.total_points:g}) plus extra credit ({rubric.extra_points:g})")
+    print(f"Total to set on Gradescope: {rubric.total_points:g} points (plus {rubric.extra_points:g} of extra credit: " + ", ".join(c.id for c in rubric.checks if not rubric.counts(c)) + ")")
     if not rubric.checks:
         problems.append("the rubric has no checks")
     return problems, warnings

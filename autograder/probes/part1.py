@@ -268,6 +268,40 @@ def scale_layer(weight_scale: float, bias_scale: float, weights: dict) -> dict:
     return {"Wx": plain(wx, "W^x"), "Wh": plain(wh, "W^h"), "b": plain(b, "b")}
 
 
+@probe("1d.update_plots")
+def update_plots(weights: dict, last_timestep_only: bool, x, y, weight_val: float, bias_val: float) -> dict:
+    """The notebook's 1d TODOs, inside the provided GradientVisualizer.update_plots: the effective
+    W^x, W^h, b of the student's layer after update_plots(weight_val, bias_val), and the W it
+    passed to biggest_eig_magnitude (recorded on the way, the real function still runs)."""
+    import contextlib
+    import io
+
+    import matplotlib.pyplot as plt
+
+    m = student(MODULE)
+    layer, recorder = _layer_with(weights, observe_kept=True)
+    seen: list[torch.Tensor] = []
+    original = getattr(m, "biggest_eig_magnitude", None)
+
+    def recording(matrix, *args, **kwargs):
+        seen.append(torch.as_tensor(matrix).detach().clone())
+        return original(matrix, *args, **kwargs) if callable(original) else 0.0
+
+    m.biggest_eig_magnitude = recording
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            visualizer = m.GradientVisualizer(layer, last_timestep_only)
+            visualizer.x, visualizer.y = arg(x), arg(y)
+            visualizer.plot_visuals()
+            visualizer.update_plots(weight_val, bias_val)
+    finally:
+        m.biggest_eig_magnitude = original
+        plt.close("all")
+    input_size, hidden_size = layer_size(weights)
+    wx, wh, b = (t.detach() for t in rnn_weight_tensors(layer, recorder, input_size, hidden_size))
+    return {"Wx": plain(wx, "W^x"), "Wh": plain(wh, "W^h"), "b": plain(b, "b"), "W": plain(seen[0], "W") if seen else None}
+
+
 @probe("1d.recurrent_weight")
 def recurrent_weight(weights: dict) -> dict:
     layer, _ = _layer_with(weights, observe_kept=True)
