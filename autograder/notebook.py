@@ -83,8 +83,8 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 # --------------------------------------------------------------------------- reading the file
-def _code_cells(raw: bytes, module: str) -> list[str]:
-    """The source of every code cell, in order (nbformat 4, or 3 with worksheets)."""
+def _code_cells(raw: bytes, module: str) -> list[tuple[int, str]]:
+    """(position among all cells, 1-based, as the notebook shows it; source) of every code cell, in order (nbformat 4, or 3 with worksheets)."""
     name = f"{module}.ipynb"
 
     def bad(why: str) -> ProbeError:
@@ -113,7 +113,7 @@ def _code_cells(raw: bytes, module: str) -> list[str]:
         raise bad('it has no "cells" list')
     if not cells:
         raise bad("it has no cells")
-    out: list[str] = []
+    out: list[tuple[int, str]] = []
     total = 0
     for index, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
@@ -123,14 +123,14 @@ def _code_cells(raw: bytes, module: str) -> list[str]:
         source = cell.get(source_key, cell.get("source", ""))
         if isinstance(source, list):
             if not all(isinstance(part, str) for part in source):
-                raise bad(f"code cell {len(out) + 1} has a source that is not text")
+                raise bad(f"cell {index} has a source that is not text")
             source = "".join(source)
         elif not isinstance(source, str):
-            raise bad(f"code cell {len(out) + 1} has a source that is not text")
+            raise bad(f"cell {index} has a source that is not text")
         total += len(source)
         if total > MAX_CODE_CHARS:
             raise ProbeError("import_error", f"{name} holds more than {MAX_CODE_CHARS // 2**20} MB of code; it is not graded.")
-        out.append(source.replace("\r\n", "\n").replace("\r", "\n"))
+        out.append((index, source.replace("\r\n", "\n").replace("\r", "\n")))
         if len(out) > MAX_CODE_CELLS:
             raise ProbeError("import_error", f"{name} has more than {MAX_CODE_CELLS} code cells; it is not graded.")
     if not out:
@@ -466,17 +466,29 @@ class _Cell:
         return "\n".join(lines) + "\n"
 
 
+def cell_name(number: int, original: str) -> str:
+    """How a student finds the cell: its position in the notebook and its first line of code."""
+    first = next((line.strip() for line in original.split("\n") if line.strip() and not line.strip().startswith("#")), "")
+    first = first if len(first) <= 50 else first[:47] + "..."
+    return f"cell {number}" + (f" ({first})" if first else "")
+
+
 def _syntax_error(module: str, cell: int, exc: SyntaxError, original: str, offset: int = 0) -> ProbeError:
     lineno = exc.lineno + offset if exc.lineno else 0
     where = f"line {lineno}" if lineno else "unknown line"
     lines = original.split("\n")
     code = lines[lineno - 1].rstrip() if 0 < lineno <= len(lines) else (exc.text or "").rstrip()
-    return ProbeError("syntax_error", f"{module}.ipynb, cell {cell}, {where}: {exc.msg}", code)
+    return ProbeError("syntax_error", f"{module}.ipynb, {cell_name(cell, original)}, {where}: {exc.msg}", code)
 
 
-def _parse_cells(sources: list[str], module: str) -> list[_Cell]:
-    cells = []
-    for number, original in enumerate(sources, start=1):
+def _parse_cells(sources: list[tuple[int, str]], module: str) -> tuple[list[_Cell], list[ProbeError]]:
+    """The cells that parse, and a syntax error for each one that does not.
+
+    A cell with a syntax error is left out whole, as Jupyter would not run it: only the
+    definitions in that cell are lost (and the checks that need them), not the notebook.
+    """
+    cells, broken = [], []
+    for number, original in sources:
         lines = _strip_ipython(original)
         if lines is None:
             continue
@@ -484,13 +496,17 @@ def _parse_cells(sources: list[str], module: str) -> list[_Cell]:
         try:
             tree = ast.parse(text, filename=f"{module}.ipynb, cell {number}")
         except SyntaxError as exc:
-            raise _syntax_error(module, number, exc, original) from None
+            broken.append(_syntax_error(module, number, exc, original))
+            continue
         except ValueError as exc:  # null bytes
-            raise ProbeError("syntax_error", f"{module}.ipynb, cell {number}: {exc}", "") from None
+            broken.append(ProbeError("syntax_error", f"{module}.ipynb, {cell_name(number, original)}: {exc}", ""))
+            continue
         except (RecursionError, MemoryError):
             raise ProbeError("import_error", f"{module}.ipynb, cell {number} is nested too deeply to be read.") from None
         cells.append(_Cell(number, original, lines, tree))
-    return cells
+    if broken and not any(cell.tree.body for cell in cells):
+        raise broken[0]  # nothing else to grade: the error is the whole story
+    return cells, broken
 
 
 def _classify(node: ast.stmt) -> str:
@@ -572,7 +588,7 @@ def _compiles(text: str, name: str, flags: int) -> SyntaxError | None:
 
 # --------------------------------------------------------------------------- the generated module
 _RUNTIME = r'''
-def __autograder_notebook__(cells, steps):
+def __autograder_notebook__(cells, notes, steps):
     """Run the notebook's kept statements in order; see autograder/notebook.py."""
     import ast
     import builtins as B  # used through B.: the notebook may rebind print, type, compile ...
@@ -672,6 +688,8 @@ def __autograder_notebook__(cells, steps):
         filename = path + ", cell " + B.str(number)
         linecache.cache[filename] = (B.len(text), None, text.splitlines(True) or [""], filename)
 
+    for note in notes:
+        B.print("[notebook] " + note, flush=True)
     g.setdefault("display", lambda *args, **kwargs: None)
     g.setdefault("get_ipython", lambda: Unavailable("get_ipython()"))
     for number, line, kind, flags, text, label, imported in steps:
@@ -689,7 +707,7 @@ def __autograder_notebook__(cells, steps):
                 except B.Exception:
                     message = "?"
                 B.print(
-                    "[notebook] cell %d, line %d: %s raised %s: %s; loading goes on without it"
+                    "[notebook] cell %d, line %d: %s raised %s: %s; loading goes on without it (Jupyter would stop that cell there)"
                     % (number, line, label, B.type(exc).__name__, message[:200]),
                     flush=True,
                 )
@@ -781,7 +799,8 @@ def module_source(raw: bytes, module: str) -> str:
 
 
 def _module_source(raw: bytes, module: str) -> str:
-    cells = _parse_cells(_code_cells(raw, module), module)
+    cells, broken = _parse_cells(_code_cells(raw, module), module)
+    notes = [f"{error}: {error.detail.strip()!r}; that cell is skipped (Jupyter would not run it), so what it defines is missing" for error in broken]
     stmts = [_Stmt(cell, node, _classify(node)) for cell in cells for node in cell.tree.body]
     needed, defined, functions = _select(stmts)
 
@@ -797,9 +816,10 @@ def _module_source(raw: bytes, module: str) -> str:
         name = f"{module}.ipynb, cell {cell.number}"
         error = _compiles(stmt.text, name, flags)
         if error is not None:
-            if stmt.kind == "compound":
-                continue  # a block cut down here; the student's own code parsed
-            raise _syntax_error(module, cell.number, error, cell.original, first - 1)
+            if stmt.kind != "compound":  # a compound block cut down here: the student's own code parsed
+                bad = _syntax_error(module, cell.number, error, cell.original, first - 1)
+                notes.append(f"{bad}: {bad.detail.strip()!r}; {_label(stmt.node, cell)} is skipped")
+            continue
         text = stmt.text
         if stmt.kind != "import":
             base = _compound_edits(stmt.node, needed, defined, functions) if stmt.kind == "compound" else []
@@ -824,6 +844,8 @@ def _module_source(raw: bytes, module: str) -> str:
         + _RUNTIME
         + "__autograder_notebook__(\n    "
         + repr(used_cells)
+        + ",\n    "
+        + repr(notes)
         + ",\n    [\n"
         + "".join(f"        {step!r},\n" for step in steps)
         + "    ],\n)\n"
