@@ -507,6 +507,8 @@ def read_outcome(sub: Submission, results: Path, part_ids: list[str]) -> Outcome
         outcome.max_score += float(test.get("max_score", 0) or 0)
     outcome.total = float(data.get("score", 0) or 0)
     extra = data.get("extra_data", {}) if isinstance(data.get("extra_data"), dict) else {}
+    if isinstance(extra.get("total_points"), (int, float)):
+        outcome.max_score = float(extra["total_points"])  # one total for every row; extra credit on top
     if extra.get("infrastructure_error"):
         outcome.status = "error: infrastructure (not the student's fault): " + str(extra["infrastructure_error"])[:200]
     elif not extra.get("finished"):

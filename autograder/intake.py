@@ -8,6 +8,7 @@ sizes are refused with a message; nothing in the upload can crash the grader.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
@@ -15,9 +16,13 @@ from pathlib import Path, PurePosixPath
 
 from autograder.rubric import MODULES
 
+# Modules the course hands out no notebook for (3b is written homework).
+NOTEBOOKLESS = ("q_linear_autoencoder",)
+
 MAX_FILES = 5000
 MAX_MODULE_BYTES = 5 * 1024 * 1024
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_UNMATCHED = 50  # files with other names read to recognise a module by its code
 IGNORED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
 
 
@@ -29,6 +34,7 @@ class Intake:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files_seen: int = 0
+    names: list[str] = field(default_factory=list)  # every file in the upload, for messages
 
     def found_summary(self) -> str:
         if not self.modules:
@@ -44,26 +50,75 @@ class Intake:
         return any(path.endswith(".ipynb") for path in self.modules.values())
 
 
+# Names each module's handout defines: a .py or .ipynb whose name matches no module is taken
+# for the one module whose names it defines (a notebook saved as "Untitled3.ipynb").
+FINGERPRINTS = {
+    "q_rnn_and_grad": ("RNNLayer", "RecurrentRegressionModel", "loss_fn"),
+    "q_rnn_last_name": ("RecurrentClassifier", "letterToIndex"),
+    "q_autoencoder": ("DenoisingAutoencoder", "MaskedAutoencoder", "plot_single"),
+    "q_linear_autoencoder": ("linear_ae_gradients", "pca_solution"),
+    "q_graph_clustering": ("get_adjacency_matrix", "get_degree_matrix", "stochastic_matrix_converter"),
+}
+# What browsers and Colab add to a downloaded name: "Copy of q_x", "q_x (1)", "q_x - Copy", "q_x_v2".
+_DECORATION = re.compile(r"^(copy of |copy_of_)|( ?\(\d+\)| - copy| copy|_copy|-copy|[ _-]v?\d+)$", re.IGNORECASE)
+
+
+def _normal_stem(stem: str) -> str:
+    previous = None
+    stem = stem.strip()
+    while previous != stem:
+        previous, stem = stem, _DECORATION.sub("", stem).strip()
+    return stem.replace(" ", "_").replace("-", "_").lower()
+
+
+def _ignored(rel: PurePosixPath) -> bool:
+    return any(part in IGNORED_PARTS or part.startswith(".") for part in rel.parts)
+
+
 def _wanted(rel: PurePosixPath) -> str | None:
-    """The module a path provides, or None for files the grader ignores."""
-    if any(part in IGNORED_PARTS or part.startswith(".") for part in rel.parts):
+    """The module a path provides by its name (exact, or as a browser or Colab decorates it), or None."""
+    if _ignored(rel) or rel.suffix not in (".py", ".ipynb"):
         return None
-    stem, suffix = rel.stem, rel.suffix
-    if stem in MODULES and suffix in (".py", ".ipynb"):
-        return stem
-    return None
+    if rel.stem in MODULES:
+        return rel.stem
+    stem = _normal_stem(rel.stem)
+    return stem if stem in MODULES else None
+
+
+def by_content(data: bytes) -> str | None:
+    """The one module whose handout names a file defines (``class RNNLayer``, ``def loss_fn`` ...), or None."""
+    text = data[:MAX_MODULE_BYTES].decode("utf-8", errors="replace")
+    hits = [m for m, names in FINGERPRINTS.items() if sum(bool(re.search(rf"(class|def)\s+{name}\b", text)) for name in names) >= min(2, len(names))]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _choose(candidates: dict[str, list[tuple[PurePosixPath, object]]], intake: Intake) -> dict[str, tuple[PurePosixPath, object]]:
-    """Prefer .py over .ipynb, then the shallowest path; say when a choice was made."""
+    """Prefer the exact name, then .py over .ipynb, then the shallowest path; say when a choice was made."""
     chosen = {}
     for module, items in candidates.items():
-        items.sort(key=lambda item: (item[0].suffix != ".py", len(item[0].parts), str(item[0])))
+        items.sort(key=lambda item: (item[0].stem != module, item[0].suffix != ".py", len(item[0].parts), str(item[0])))
         chosen[module] = items[0]
+        if items[0][0].stem != module:
+            intake.notes.append(f"Took {items[0][0]} for {module}{items[0][0].suffix} (by its name).")
         if len(items) > 1:
             others = ", ".join(str(i[0]) for i in items[1:])
             intake.notes.append(f"{module}: graded {items[0][0]}; ignored {others}")
     return chosen
+
+
+def _by_content(others: list[tuple[PurePosixPath, bytes]], found: dict, intake: Intake) -> None:
+    """Modules still missing, taken from the files whose names matched nothing but whose code is plainly theirs."""
+    claims: dict[str, list[tuple[PurePosixPath, bytes]]] = {}
+    for rel, data in others:
+        module = by_content(data)
+        if module is not None and module not in found:
+            claims.setdefault(module, []).append((rel, data))
+    for module, items in claims.items():
+        if len(items) == 1:
+            found[module] = items[0]
+            intake.notes.append(f"Took {items[0][0]} for {module}{items[0][0].suffix} (its code defines {', '.join(FINGERPRINTS[module][:2])}); rename it {module}{items[0][0].suffix} to be sure.")
+        else:
+            intake.problems.append(f"{module}: several files could be it ({', '.join(str(i[0]) for i in items)}); name one {module}.ipynb or {module}.py.")
 
 
 def stage(source: Path, dest: Path) -> Intake:
@@ -87,9 +142,12 @@ def stage(source: Path, dest: Path) -> Intake:
         target.write_bytes(data)
         os.chmod(target, 0o644)
         intake.modules[module] = str(rel)
-    missing = [m for m in MODULES if m not in intake.modules]
-    if missing and not intake.problems:
-        intake.notes.append("Not found: " + ", ".join(f"{m}.py" for m in missing))
+    missing = [m for m in MODULES if m not in intake.modules and not (intake.notebook_submission and m in NOTEBOOKLESS)]
+    if not intake.files_seen and not intake.problems:
+        intake.problems.append("The upload is empty: it holds no files. Upload your notebooks (q_rnn_and_grad.ipynb, ...) or a zip of them.")
+    elif missing and not intake.problems:
+        seen = ", ".join(intake.names[:12]) + (f" and {len(intake.names) - 12} more" if len(intake.names) > 12 else "")
+        intake.notes.append("Not found: " + ", ".join(f"{m}.ipynb (or .py)" for m in missing) + f". Files in the upload: {seen}. Name each file after its module, e.g. {missing[0]}.ipynb.")
     return intake
 
 
@@ -109,6 +167,7 @@ def _from_zip(path: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, byte
         if sum(m.file_size for m in members) > MAX_TOTAL_BYTES:
             raise _Refused(f"The zip expands to more than {MAX_TOTAL_BYTES // 2**20} MB; remove large files.")
         candidates: dict[str, list] = {}
+        unmatched: list = []
         for member in members:
             name = member.filename.replace("\\", "/")
             rel = PurePosixPath(name)
@@ -118,8 +177,11 @@ def _from_zip(path: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, byte
             if member.is_dir():
                 continue
             intake.files_seen += 1
+            intake.names.append(name)
             module = _wanted(rel)
             if module is None:
+                if rel.suffix in (".py", ".ipynb") and not _ignored(rel) and member.file_size <= MAX_MODULE_BYTES and not stat.S_ISLNK(member.external_attr >> 16):
+                    unmatched.append((rel, member))
                 continue
             mode = member.external_attr >> 16
             if stat.S_ISLNK(mode):
@@ -141,11 +203,20 @@ def _from_zip(path: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, byte
                 intake.problems.append(f"Refused {rel}: larger than {MAX_MODULE_BYTES} bytes.")
                 continue
             out[module] = (rel, data)
+        others = []
+        for rel, member in unmatched[:MAX_UNMATCHED]:
+            try:
+                with archive.open(member) as handle:
+                    others.append((rel, handle.read(MAX_MODULE_BYTES)))
+            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+                continue
+        _by_content(others, out, intake)
         return out
 
 
 def _from_folder(root: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, bytes]]:
     candidates: dict[str, list] = {}
+    unmatched: list = []
     for folder, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in IGNORED_PARTS and not d.startswith("."))
         for name in sorted(names):
@@ -154,8 +225,11 @@ def _from_folder(root: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, b
                 raise _Refused(f"The submission holds more than {MAX_FILES} files.")
             full = Path(folder) / name
             rel = PurePosixPath(full.relative_to(root).as_posix())
+            intake.names.append(str(rel))
             module = _wanted(rel)
             if module is None:
+                if rel.suffix in (".py", ".ipynb") and not _ignored(rel):
+                    unmatched.append((rel, full))
                 continue
             info = full.lstat()
             if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
@@ -170,4 +244,16 @@ def _from_folder(root: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, b
         fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as handle:
             out[module] = (rel, handle.read(MAX_MODULE_BYTES + 1)[:MAX_MODULE_BYTES])
+    others = []
+    for rel, full in unmatched[:MAX_UNMATCHED]:
+        try:
+            info = full.lstat()
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MODULE_BYTES:
+                continue
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as handle:
+                others.append((rel, handle.read(MAX_MODULE_BYTES)))
+        except OSError:
+            continue
+    _by_content(others, out, intake)
     return out

@@ -106,6 +106,8 @@ def load(path: Path, label: str | None = None) -> Item:
             Check(number, number.split(".")[0], title, float(test.get("score", 0) or 0), float(test.get("max_score", 0) or 0), _status(test), str(test.get("visibility", "visible")), str(test.get("output", "")))
         )
     item.max_score = sum(c.max_score for c in item.checks)
+    if isinstance(item.extra.get("total_points"), (int, float)):
+        item.max_score = float(item.extra["total_points"])  # the assignment total; extra credit on top
     plots_dir = path.parent / "plots"
     if (plots_dir / "plots.json").is_file():
         item.plots, item.plots_dir = load_manifest(plots_dir), plots_dir

@@ -23,14 +23,12 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from autograder import __version__, intake as intake_mod
+from autograder.intake import NOTEBOOKLESS
 from autograder.config import GradeConfig
 from autograder.errors import InfrastructureError
 from autograder.messages import say
 from autograder.results import ResultsWriter, TestResult
 from autograder.sandbox.client import WORKER_SETUP_FAILED
-
-# Modules the course's notebook version has no notebook for.
-NOTEBOOKLESS = ("q_linear_autoencoder",)
 
 
 @dataclass
@@ -44,6 +42,7 @@ class Outcome:
     status: str  # passed | failed | not run | n/a
     message: str
     seconds: float = 0.0
+    extra: bool = False  # extra credit: not part of the total
 
 
 @dataclass
@@ -125,6 +124,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     deadline_seconds = config.deadline_seconds or rubric.grader.deadline_seconds
     global_deadline = started + deadline_seconds
     writer.extra_data.update(_extra_data(rubric, sandbox, found))
+    writer.extra_data["total_points"] = rubric.total_points  # the assignment total; extra credit on top
     report = GradeReport(results_path=writer.path)
     failed: set[str] = set()
     titles = {c.id: c.title for c in rubric.checks}
@@ -179,9 +179,10 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
             failed.add(check.id)
         message = tidy_paths(message, base)
         name = check.title
-        if not rubric.counts(check) and status != "n/a":
-            # Extra credit: worth nothing toward the total, its points added when earned.
-            visible_points = 0.0
+        extra = not rubric.counts(check) and status != "n/a"
+        if extra:
+            # Extra credit: its points are added when earned, and the total (set on Gradescope,
+            # extra_data.total_points) does not include them, so failing it costs nothing.
             name = f"{check.title} (extra credit)"
             message = say("extra_credit_optional" if check.optional else "extra_credit", points=f"{check.points:g}") + "\n" + message
         result = TestResult(
@@ -195,9 +196,9 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
         )
         writer.execution_time = time.monotonic() - started
         writer.record(result)
-        report.outcomes.append(Outcome(check.id, check.title, score, visible_points, status, message, time.monotonic() - t0))
+        report.outcomes.append(Outcome(check.id, check.title, score, visible_points, status, message, time.monotonic() - t0, extra=extra))
     report.score = sum(o.score for o in report.outcomes)
-    report.max_score = sum(o.max_score for o in report.outcomes)
+    report.max_score = sum(o.max_score for o in report.outcomes if not o.extra)
     report.seconds = time.monotonic() - started
     writer.output = _summary(found, sandbox) + "\n" + say("total_points", total=f"{rubric.total_points:g}", extra=f"{rubric.extra_points:g}")
     writer.execution_time = report.seconds

@@ -42,19 +42,52 @@ PART_RE = re.compile(r"^\s*(1[a-h]|2|3a|3b|5[a-g])\s*:")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
+# Names each module's handout defines, and what browsers and Colab add to a downloaded name.
+FINGERPRINTS = {
+    "q_rnn_and_grad": ("RNNLayer", "RecurrentRegressionModel", "loss_fn"),
+    "q_rnn_last_name": ("RecurrentClassifier", "letterToIndex"),
+    "q_autoencoder": ("DenoisingAutoencoder", "MaskedAutoencoder", "plot_single"),
+    "q_linear_autoencoder": ("linear_ae_gradients", "pca_solution"),
+    "q_graph_clustering": ("get_adjacency_matrix", "get_degree_matrix", "stochastic_matrix_converter"),
+}
+DECORATION = re.compile(r"^(copy of |copy_of_)|( ?\(\d+\)| - copy| copy|_copy|-copy|[ _-]v?\d+)$", re.IGNORECASE)
+NOTEBOOKLESS = ("q_linear_autoencoder",)  # 3b is written homework: no notebook, extra credit
+
+
+def normal_stem(stem: str) -> str:
+    previous = None
+    stem = stem.strip()
+    while previous != stem:
+        previous, stem = stem, DECORATION.sub("", stem).strip()
+    return stem.replace(" ", "_").replace("-", "_").lower()
+
+
+def ignored(rel: PurePosixPath) -> bool:
+    return any(part in IGNORED_PARTS or part.startswith(".") for part in rel.parts)
+
+
 def wanted(rel: PurePosixPath) -> str | None:
-    """The module a path provides, or None for files the grader ignores."""
-    if any(part in IGNORED_PARTS or part.startswith(".") for part in rel.parts):
+    """The module a path provides by its name (exact, or as a browser or Colab decorates it), or None."""
+    if ignored(rel) or rel.suffix not in (".py", ".ipynb"):
         return None
-    if rel.stem in MODULES and rel.suffix in (".py", ".ipynb"):
+    if rel.stem in MODULES:
         return rel.stem
-    return None
+    stem = normal_stem(rel.stem)
+    return stem if stem in MODULES else None
+
+
+def by_content(data: bytes) -> str | None:
+    """The one module whose handout names a file defines, or None."""
+    text = data[:MAX_MODULE_BYTES].decode("utf-8", errors="replace")
+    hits = [m for m, names in FINGERPRINTS.items() if sum(bool(re.search(rf"(class|def)\s+{name}\b", text)) for name in names) >= min(2, len(names))]
+    return hits[0] if len(hits) == 1 else None
 
 
 def find_modules(root: Path) -> tuple[dict[str, tuple[PurePosixPath, Path]], list[str]]:
     """module -> (path inside ``root``, file) the grader would read, plus notes about what was skipped."""
     notes: list[str] = []
     candidates: dict[str, list[tuple[PurePosixPath, Path]]] = {}
+    unmatched: list[tuple[PurePosixPath, Path]] = []
     seen = 0
     for folder, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in IGNORED_PARTS and not d.startswith("."))
@@ -67,6 +100,8 @@ def find_modules(root: Path) -> tuple[dict[str, tuple[PurePosixPath, Path]], lis
             rel = PurePosixPath(full.relative_to(root).as_posix())
             module = wanted(rel)
             if module is None:
+                if rel.suffix in (".py", ".ipynb") and not ignored(rel):
+                    unmatched.append((rel, full))
                 continue
             info = full.lstat()
             if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
@@ -81,10 +116,27 @@ def find_modules(root: Path) -> tuple[dict[str, tuple[PurePosixPath, Path]], lis
         items = candidates.get(module)
         if not items:
             continue
-        items.sort(key=lambda item: (item[0].suffix != ".py", len(item[0].parts), str(item[0])))
+        items.sort(key=lambda item: (item[0].stem != module, item[0].suffix != ".py", len(item[0].parts), str(item[0])))
         chosen[module] = items[0]
+        if items[0][0].stem != module:
+            notes.append(f"packing {items[0][0]} as {module}{items[0][0].suffix} (by its name)")
         if len(items) > 1:
             notes.append(f"{module}: packing {items[0][0]}; the grader would ignore {', '.join(str(i[0]) for i in items[1:])}")
+    claims: dict[str, list[tuple[PurePosixPath, Path]]] = {}
+    for rel, full in unmatched[:50]:
+        try:
+            if full.lstat().st_size <= MAX_MODULE_BYTES and stat.S_ISREG(full.lstat().st_mode):
+                module = by_content(full.read_bytes())
+                if module is not None and module not in chosen:
+                    claims.setdefault(module, []).append((rel, full))
+        except OSError:
+            continue
+    for module, items in claims.items():
+        if len(items) == 1:
+            chosen[module] = items[0]
+            notes.append(f"packing {items[0][0]} as {module}{items[0][0].suffix}: its code is that module's")
+        else:
+            notes.append(f"{module}: several files could be it ({', '.join(str(i[0]) for i in items)}); rename one {module}.ipynb")
     return chosen, notes
 
 
@@ -130,9 +182,34 @@ def unfinished_parts(source: str) -> dict[str, list[str]]:
     return found
 
 
+def notebook_cell_errors(data: bytes) -> list[str]:
+    """A syntax error per code cell, named as the notebook shows the cell (its position and first line)."""
+    nb = json.loads(data.decode("utf-8"))
+    errors = []
+    for number, cell in enumerate(nb.get("cells", []), start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines()]
+        try:
+            ast.parse("\n".join(lines))
+        except SyntaxError as exc:
+            first = next((line.strip() for line in lines if line.strip() and not line.strip().startswith("#")), "")
+            errors.append(f"cell {number} ({first[:50]}), line {exc.lineno}: {exc.msg}")
+    return errors
+
+
 def analyse(module: str, path: Path) -> list[str]:
     """Warnings about one module file (parsed, never run)."""
     data = path.read_bytes()
+    if path.suffix == ".ipynb":
+        try:
+            broken = notebook_cell_errors(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            return [f"{path.name}: cannot be read ({exc}); {parts_phrase(module)} will score nothing"]
+        if broken:
+            return [f"{path.name}: syntax error in {error}; that cell's definitions are lost (the grader skips the cell, as Jupyter would)" for error in broken]
     try:
         source = notebook_source(data) if path.suffix == ".ipynb" else data.decode("utf-8")
     except (UnicodeDecodeError, ValueError) as exc:
@@ -164,9 +241,12 @@ def pack(root: Path, out: Path) -> tuple[dict[str, tuple[PurePosixPath, Path]], 
     """Write the zip; return (modules packed, warnings, notes)."""
     chosen, notes = find_modules(root)
     warnings = []
+    notebooks = any(path.suffix == ".ipynb" for _, path in chosen.values())
     for module in MODULES:
-        if module not in chosen:
-            warnings.append(f"{module}.py (or .ipynb) not found: {parts_phrase(module)} will score nothing")
+        if module not in chosen and notebooks and module in NOTEBOOKLESS:
+            notes.append(f"{module}: no notebook in the course (part 3b is written homework; its code checks are extra credit)")
+        elif module not in chosen:
+            warnings.append(f"{module}.ipynb (or .py) not found: {parts_phrase(module)} will score nothing")
         else:
             warnings.extend(analyse(module, chosen[module][1]))
     out = out.resolve()
@@ -200,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  note    {note}")
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    missing = [w for w in warnings if " not found:" in w or "syntax error" in w or "cannot be read" in w]
+    if missing:
+        print(f"Wrote {args.out} ({len(chosen)} of {len(MODULES)} modules), but it is NOT ready to upload: {len(missing)} problem(s) above cost points. Fix them and pack again.", file=sys.stderr)
+        return 1
     print(f"Wrote {args.out} ({len(chosen)} of {len(MODULES)} modules). Upload it to Gradescope.")
     if not warnings:
         print("No unfinished parts found.")

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_GRADER_CRASHED
     if not args.quiet:
         print_table(report)
-    extra = sum(o.score for o in report.outcomes if o.max_score == 0 and o.score > 0)
+    extra = sum(o.score for o in report.outcomes if o.extra)
     earned = f"{report.score - extra:g} / {report.max_score:g}" + (f" + {extra:g} extra credit" if extra else "")
     print(f"Total: {earned}   ({report.seconds:.1f} s)   results: {report.results_path}")
     return 0

@@ -42,7 +42,11 @@ LETTER = "return all_letters.index(letter)"
 
 BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "letter_index_off_by_one": ("2.1", [(LETTER, "return all_letters.index(letter) + 1")]),
-    "embedding_padding_idx": ("2.2", [("self.embedding = nn.Embedding(vocab_size, rnn_size)", "self.embedding = nn.Embedding(vocab_size, rnn_size, padding_idx=vocab_size - 1)")]),
+    "output_before_rnn": ("2.2", [
+        ("        self.embedding = nn.Embedding(vocab_size, rnn_size)\n", "        self.embedding = nn.Embedding(vocab_size, rnn_size)\n        self.output = nn.Linear(rnn_size, n_categories)\n"),
+        ("        self.drop = nn.Dropout(dropout)\n        self.output = nn.Linear(rnn_size, n_categories)\n", "        self.drop = nn.Dropout(dropout)\n"),
+    ]),
+    "dropout_on_logits": ("2.3", [("        return self.output(self.drop(last))", "        return self.drop(self.output(last))")]),
     "reads_last_column": ("2.3", [(FORWARD_BODY, "        rnn_out, _ = self.rnn(self.embedding(x))\n        return self.output(self.drop(rnn_out[:, -1]))")]),
     "features_detached": ("2.4", [("last = rnn_out.gather(1, index).squeeze(1)", "last = rnn_out.gather(1, index).squeeze(1).detach()")]),
 }
@@ -174,7 +178,7 @@ def test_messages_name_the_mistake(graded: Graded) -> None:
         return messages(graded(bug, BUGS[bug][1]))[BUGS[bug][0]]
 
     assert "letterToIndex('a')" in text("letter_index_off_by_one") and "expected 0, got 1" in text("letter_index_off_by_one")
-    assert "padding_idx" in text("embedding_padding_idx")
+    assert "dropout sits before output" in text("dropout_on_logits")
     assert "last_pos" in text("reads_last_column") and "Smallest failing input" not in text("reads_last_column")  # the fixed batch catches it
     assert "held-out accuracy" in text("features_detached") and "reference:" in text("features_detached")
 
