@@ -95,8 +95,35 @@ def part_order(part: str) -> tuple[int, str]:
     return (int(part[0]), part) if part[0].isdigit() else (99, part)
 
 
+def notebook_cell_errors(data: bytes) -> list[str]:
+    """A syntax error per code cell, named as the notebook shows the cell (its position and first line)."""
+    nb = json.loads(data.decode("utf-8"))
+    errors = []
+    for number, cell in enumerate(nb.get("cells", []), start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines()]
+        try:
+            ast.parse("\n".join(lines))
+        except SyntaxError as exc:
+            first = next((line.strip() for line in lines if line.strip() and not line.strip().startswith("#")), "")
+            errors.append(f"cell {number} ({first[:50]}), line {exc.lineno}: {exc.msg}")
+    return errors
+
+
 def analyse(module: str, name: str, data: bytes, result: PackResult) -> None:
     """Add warnings about one module file (parsed, never run)."""
+    if name.endswith(".ipynb"):
+        try:
+            broken = notebook_cell_errors(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            result.warnings.append(f"{name}: cannot be read ({exc}); {parts_phrase(module)} will score nothing")
+            return
+        if broken:
+            result.warnings.extend(f"{name}: syntax error in {error}; that cell's definitions are lost (the grader skips the cell, as Jupyter would)" for error in broken)
+            return
     try:
         source = notebook_source(data) if name.endswith(".ipynb") else data.decode("utf-8")
     except (UnicodeDecodeError, ValueError) as exc:
@@ -127,8 +154,11 @@ def pack(source: Path, out: Path) -> PackResult:
         result.warnings.extend(found.problems)
         files = {}
         for module in MODULES:
+            if module not in found.modules and found.notebook_submission and module in intake.NOTEBOOKLESS:
+                result.notes.append(f"{module}: no notebook in the course (part 3b is written homework; its code checks are extra credit)")
+                continue
             if module not in found.modules:
-                result.warnings.append(f"{module}.py (or .ipynb) not found: {parts_phrase(module)} will score nothing")
+                result.warnings.append(f"{module}.ipynb (or .py) not found: {parts_phrase(module)} will score nothing")
                 continue
             suffix = Path(found.modules[module]).suffix
             data = (staging / (module + suffix)).read_bytes()

@@ -184,7 +184,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
             # Extra credit: its points are added when earned, and the total (set on Gradescope,
             # extra_data.total_points) does not include them, so failing it costs nothing.
             name = f"{check.title} (extra credit)"
-            message = say("extra_credit_optional" if check.optional else "extra_credit", points=f"{check.points:g}") + "\n" + message
+            message = message + "\n" + say("extra_credit_optional" if check.optional else "extra_credit", points=f"{check.points:g}")
         result = TestResult(
             number=check.id,
             name=name,

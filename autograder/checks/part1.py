@@ -282,6 +282,13 @@ def check_loss(ctx: Ctx, got: dict, pred, y, last: bool, what: str, expected: fl
 def loss_check(ctx: Ctx, last: bool) -> None:
     got = ctx.call("1c.loss", pred=LOSS_FACT_PRED, y=LOSS_FACT_Y, last_timestep_only=last)
     check_loss(ctx, got, LOSS_FACT_PRED, LOSS_FACT_Y, last, f"loss_fn(pred, y, last_timestep_only={last}) on the homework's example", expected=3.7 if last else 3.0066666666666664)
+    # The handout's training loop and update_plots pass the flag positionally; its signature's
+    # default is False.
+    got = ctx.call("1c.loss", pred=LOSS_FACT_PRED, y=LOSS_FACT_Y, last_timestep_only=last, call="positional")
+    check_loss(ctx, got, LOSS_FACT_PRED, LOSS_FACT_Y, last, f"loss_fn(pred, y, {last}) on the homework's example (the flag passed positionally, as the training loop does)", expected=3.7 if last else 3.0066666666666664)
+    if not last:
+        got = ctx.call("1c.loss", pred=LOSS_FACT_PRED, y=LOSS_FACT_Y, last_timestep_only=False, call="default")
+        check_loss(ctx, got, LOSS_FACT_PRED, LOSS_FACT_Y, False, "loss_fn(pred, y) on the homework's example (the signature's default, last_timestep_only=False)", expected=3.0066666666666664)
 
     def test(ex):
         shape = (ex["batch"], ex["steps"]) + ((1,) if ex["trailing"] else ())
@@ -443,6 +450,8 @@ def recurrent_weight_matrix(ctx: Ctx) -> None:
         weights = {**rnn_weights(ex["seed"], ex["input_size"], ex["hidden_size"]), "pin": ["Wh"]}
         out = ctx.call("1d.recurrent_weight", weights=weights)
         ctx.close(out["returned"], weights["Wh"], "recurrent_weight(layer): the W^h that forward uses (pre-activation = W^h h_{t-1} + ...)")
+        if not out.get("shares_parameter"):
+            ctx.fail("value", what="recurrent_weight(layer): whether it is the layer's parameter (or a view of it)", expected="the parameter itself or a view (writing into it changes the layer, as the gradient-flow study does)", got="a copy (.clone(), .detach().numpy(), torch.tensor(...)?)")
 
     ctx.for_all(st.fixed_dictionaries({"input_size": sizes, "hidden_size": st.integers(2, 5), "seed": seeds}), test)
 

@@ -456,8 +456,11 @@ FIXED_M = np.array([[1.0, 2.0], [3.0, 4.0]])
 
 
 def stochastic(ctx: Ctx, M: np.ndarray, what: str) -> np.ndarray:
-    S = shape_of(ctx, ctx.call("5g.stochastic", M=M)["S"], M.shape, what)
+    out = ctx.call("5g.stochastic", M=M)
+    S = shape_of(ctx, out["S"], M.shape, what)
     finite(ctx, S, what)
+    if out.get("M_after") is not None and not np.array_equal(np.asarray(out["M_after"], dtype=np.float64), M):
+        ctx.fail("value", what=f"the argument M after {what} (M is still used afterwards: the homework clusters M too)", expected="M unchanged (divide into a new array, not in place)", got="M was modified")
     return S
 
 

@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  note    {note}")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    costly = [w for w in result.warnings if " not found:" in w or "syntax error" in w or "cannot be read" in w or w.startswith("Refused")]
+    if costly:
+        print(f"Wrote {args.out} ({len(result.modules)} of {len(MODULES)} modules), but it is NOT ready to upload: {len(costly)} problem(s) above cost points.", file=sys.stderr)
+        return 1
     print(f"Wrote {args.out} ({len(result.modules)} of {len(MODULES)} modules).")
     if not result.warnings:
         print("No unfinished parts found.")

@@ -82,8 +82,11 @@ def _accepts(fn) -> tuple[str | int | None, str | None]:
     k = next((name for name in K_NAMES if name in named), None)
     seed = next((name for name in SEED_NAMES if name in named), None)
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if k is None and len(positional) >= 2 and positional[1].name not in SEED_NAMES:
-        k = 1 if positional[1].kind is positional[1].POSITIONAL_ONLY else positional[1].name
+    second = positional[1] if len(positional) >= 2 else None
+    # A second positional parameter is the number of clusters unless it is the seed or a flag
+    # (``normalize_rows=False``, as for Q.7's row-normalised variant).
+    if k is None and second is not None and second.name not in SEED_NAMES and not isinstance(second.default, (bool, str, type(None))):
+        k = 1 if second.kind is second.POSITIONAL_ONLY else second.name
     return k, seed
 
 
@@ -136,5 +139,8 @@ def _is_numeric(value) -> bool:
 
 @probe("5g.stochastic")
 def stochastic(M) -> dict:
-    S = student(MODULE).stochastic_matrix_converter(_f64(M))
-    return {"S": _out(S, "stochastic_matrix_converter(M)")}
+    given = _f64(M)
+    S = student(MODULE).stochastic_matrix_converter(given)
+    changed = given.shape != np.shape(M) or not np.array_equal(given, np.asarray(M, dtype=np.float64))
+    # The argument comes back only if it was modified (an n x n copy is not sent for nothing).
+    return {"S": _out(S, "stochastic_matrix_converter(M)"), "M_after": plain(given, "M after the call") if changed else None}

@@ -39,15 +39,6 @@ BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "keep_and_mask_swapped": ("3a.5", [("keep = (torch.rand_like(x) >= self.mask_prob)", "keep = (torch.rand_like(x) < self.mask_prob)")]),
     "masked_rows": ("3a.5", [("keep = (torch.rand_like(x) >= self.mask_prob)", "keep = (torch.rand(x.shape[0], 1) >= self.mask_prob).expand_as(x)")]),
     "accuracy_as_fraction": ("3a.6", [("return 100.0 * num_correct / num_samples", "return num_correct / num_samples")]),
-    "accuracy_mean_of_batches": (
-        "3a.6",
-        [
-            ("        num_correct, num_samples = 0, 0\n", "        num_correct, num_samples = 0, 0\n        per_batch = []\n"),
-            ("                num_samples += int(y.shape[0])\n", "                num_samples += int(y.shape[0])\n                per_batch.append(100.0 * int((preds == y).sum().item()) / int(y.shape[0]))\n"),
-            ("return 100.0 * num_correct / num_samples", "return float(np.mean(per_batch))"),
-        ],
-    ),
-    "band_in_one_fixed_colour": ("3a.7", [("color=line.get_color(), alpha=0.2", 'color="C0", alpha=0.2')]),
     "opaque_band": ("3a.7", [("color=line.get_color(), alpha=0.2", "color=line.get_color(), alpha=1.0")]),
     "no_label": ("3a.7", [('marker="o", label=str(feats_dim))', 'marker="o")')]),
     "encoder_detached_in_forward": ("3a.8", [("return self.decoder(self.encoder(x))", "return self.decoder(self.encoder(x).detach())")]),
@@ -206,12 +197,12 @@ def test_a_different_correct_implementation_gets_full_marks(graded: Graded, name
 
 
 def test_messages_name_the_mistake(graded: Graded) -> None:
-    text = {bug: messages(graded(bug, BUGS[bug][1]))[BUGS[bug][0]] for bug in ("plain_mse_loss", "noise_free", "keep_and_mask_swapped", "accuracy_as_fraction", "band_in_one_fixed_colour")}
+    text = {bug: messages(graded(bug, BUGS[bug][1]))[BUGS[bug][0]] for bug in ("plain_mse_loss", "noise_free", "keep_and_mask_swapped", "accuracy_as_fraction", "opaque_band")}
     assert "homework's example" in text["plain_mse_loss"] and "expected 10.7" in text["plain_mse_loss"]
     assert "standard deviation of the noise" in text["noise_free"]
     assert "fraction of input entries set to exactly 0" in text["keep_and_mask_swapped"]
-    assert "expected 53, got 0.53" in text["accuracy_as_fraction"]
-    assert "fill colour" in text["band_in_one_fixed_colour"]
+    assert "expected 53.0000 (+- 0.005" in text["accuracy_as_fraction"] and "got 0.5300" in text["accuracy_as_fraction"]
+    assert "translucent" in text["opaque_band"]
 
 
 # ------------------------------------------------------------------ statistics across many seeds (slow)

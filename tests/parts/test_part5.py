@@ -180,7 +180,7 @@ def test_messages_name_the_mistake(graded: Graded) -> None:
         return messages(graded(bug, BUGS[bug][2], only=UNIT_ONLY))[check_id]
 
     assert "(0,0), (1,0), (0,2)" in text("rbf_unsquared_distance", "5c.1") and "Smallest failing input" not in text("rbf_unsquared_distance", "5c.1")
-    assert "<= 1" in text("rbf_no_minus_sign", "5c.2")
+    assert "sign typo" in text("rbf_no_minus_sign", "5c.2") and "exp(-gamma" in text("rbf_no_minus_sign", "5c.2")
     assert "expected shape (3, 3), got shape (3,)" in text("degree_without_diag", "5d.1")
     assert "D^{-1/2} A D^{-1/2}" in text("normalize_with_inverse_degree", "5e.1")
     assert "LEFT singular vectors" in text("right_singular_vectors", "5f.1")

@@ -34,7 +34,8 @@ def test_consistent_rubric_passes_and_prints_totals(tmp_path):
     result = cli("check-rubric", "--rubric", str(path), "--no-grade")
     assert result.returncode == 0, result.stdout + result.stderr
     loaded = rubric.load(path)
-    assert re.search(rf"^all\s+{len(loaded.checks)}\s+\S+\s+\S+\s+{loaded.total_points:g}$", result.stdout, re.M), result.stdout
+    assert re.search(rf"^all\s+{len(loaded.checks)}\s+\S+\s+\S+\s+{loaded.total_points + loaded.extra_points:g}$", result.stdout, re.M), result.stdout
+    assert f"Total to set on Gradescope: {loaded.total_points:g} points" in result.stdout
     assert re.search(r"^1a\s+4\s+6\s+0\s+6$", result.stdout, re.M), result.stdout
     assert "Rubric OK." in result.stdout
 

@@ -62,7 +62,7 @@ def messy(tmp_path: Path) -> Path:
 def test_both_packs_choose_the_files_intake_would_grade(messy, tmp_path):
     ours = pack_mod.pack(messy, tmp_path / "a.zip")
     result = run_student_pack(messy, tmp_path / "b.zip")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1 and "NOT ready to upload" in result.stderr, result.stderr  # q_autoencoder is missing
     a, b = zip_contents(tmp_path / "a.zip"), zip_contents(tmp_path / "b.zip")
     assert a == b
     staged = intake.stage(messy, tmp_path / "staged")
@@ -84,8 +84,9 @@ def test_warnings_name_unfinished_parts_and_missing_modules(messy, tmp_path):
     text = "\n".join(ours.warnings)
     assert "part 2 not finished: letterToIndex, RecurrentClassifier.__init__, RecurrentClassifier.forward" in text
     assert "part 5d not finished: get_degree_matrix" in text
-    assert "q_autoencoder.py (or .ipynb) not found: part 3a will score nothing" in text
-    assert "q_linear_autoencoder.py (or .ipynb) not found: part 3b will score nothing" in text
+    assert "q_autoencoder.ipynb (or .py) not found: part 3a will score nothing" in text
+    assert "q_linear_autoencoder.ipynb (or .py) not found: part 3b will score nothing" not in text  # a notebook submission: 3b has none
+    assert any("q_linear_autoencoder: no notebook in the course" in note for note in ours.notes)
     assert "5g" not in text  # implemented in the notebook
     assert set(ours.unfinished) == {"2", "5d"}
 
