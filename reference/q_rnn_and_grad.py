@@ -8,6 +8,7 @@ the CPU; nothing trains at import time.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -237,6 +238,52 @@ def plot_gradient_flow(
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
+
+
+class GradientVisualizer:
+    """The handout's 1d visualiser, provided: update_plots(weight_val, bias_val) rescales the
+    layer with ``scale_parameters``, reports the spectral radius of ``recurrent_weight`` and
+    draws ||h_t|| and ||dL/dh_t||. (The notebook writes these two TODOs inside update_plots; its
+    slider widget, create_visualization, needs ipywidgets and is left to the notebook.)
+    """
+
+    def __init__(self, rnn: RNNLayer, last_timestep_only: bool) -> None:
+        self.rnn = rnn
+        self.last_timestep_only = last_timestep_only
+        self.model = RecurrentRegressionModel(rnn)
+        self.original_weights = copy.deepcopy(rnn.state_dict())
+        self.x, self.y = generate_batch(seq_len=10)  # one batch, used for every update
+
+    def plot_visuals(self) -> tuple:
+        """The two plots that update_plots refreshes: hidden-state norms and gradient norms."""
+        fig, (ax1, ax2) = plt.subplots(1, 2)
+        ax1.set_title("RNN Outputs")
+        ax1.set_xlabel("Unroll Timestep")
+        ax1.set_ylabel("Hidden State Norm")
+        ax2.set_title("Gradients")
+        ax2.set_xlabel("Unroll Timestep")
+        ax2.set_ylabel("dLoss/dh_t magnitude")
+        ax2.set_yscale("log")
+        steps = self.x.shape[1]
+        (plt_1,) = ax1.plot(np.arange(1, steps + 1), np.ones(steps))
+        (plt_2,) = ax2.plot(np.arange(steps), np.arange(steps) + 1.0)
+        self.fig, self.plots = fig, [plt_1, plt_2]
+        return plt_1, plt_2, fig
+
+    def update_plots(self, weight_val: float = 0, bias_val: float = 0) -> None:
+        """Reload the original weights, rescale them, and redraw both plots."""
+        self.rnn.load_state_dict(copy.deepcopy(self.original_weights))
+        scale_parameters(self.rnn, weight_val, bias_val)
+        if isinstance(self.rnn, RNNLayer):
+            print(f" Biggest eigenvalue magnitude: {biggest_eig_magnitude(recurrent_weight(self.rnn)):.3}")
+        pred, h = self.model(self.x)
+        loss = loss_fn(pred, self.y, self.last_timestep_only)
+        n_steps = len(h[0])
+        plt_1, plt_2 = self.plots
+        plt_1.set_data(np.arange(1, n_steps + 1), torch.linalg.norm(h[0], dim=-1).detach().numpy())
+        grads = [torch.linalg.norm(g).item() for g in torch.autograd.grad(loss, self.rnn.h_list)][::-1]
+        plt_2.set_data(np.arange(n_steps), np.array(grads) + 1e-6)  # later steps first: the gradient flows backward
+        self.fig.canvas.draw_idle()
 
 
 # ---------------------------------------------------------------------------

@@ -75,9 +75,11 @@ def ref_rnn(layer_weights: list[dict], stand_ins: tuple = ()) -> torch.nn.Module
 PIECES = {"RNNLayer": ("1a.3", "1a.4"), "RecurrentRegressionModel": ("1b.2", "1b.3")}
 
 
-def stand_ins(ctx: Ctx, loss_check: str | None = None) -> tuple[str, ...]:
-    """The pieces this check runs as the grader's stand-ins (their own checks failed earlier)."""
-    pieces = [piece for piece, graded_by in PIECES.items() if ctx.stand_in(piece, graded_by)]
+def stand_ins(ctx: Ctx, loss_check: str | None = None, layer_default: bool = False) -> tuple[str, ...]:
+    """The pieces this check runs as the grader's stand-ins (their own checks failed earlier).
+    ``layer_default``: the student's code builds RNNLayer with its default nonlinearity, which 1a.2 grades."""
+    graded = {**PIECES, "RNNLayer": PIECES["RNNLayer"] + (("1a.2",) if layer_default else ())}
+    pieces = [piece for piece, graded_by in graded.items() if ctx.stand_in(piece, graded_by)]
     if loss_check is not None and ctx.stand_in("loss_fn", (loss_check,)):
         pieces.append("loss_fn")
     return tuple(pieces)
@@ -519,7 +521,7 @@ def stacked_rnn_structure(ctx: Ctx) -> None:
 
 @check("1h.2")
 def stacked_rnn_forward(ctx: Ctx) -> None:
-    pieces = tuple(p for p in stand_ins(ctx) if p == "RNNLayer")
+    pieces = tuple(p for p in stand_ins(ctx, layer_default=True) if p == "RNNLayer")
 
     def test(ex):
         x = randn(ex["seed"], ex["batch"], ex["steps"], ex["input_size"])
@@ -586,7 +588,7 @@ def stacked_rnn_trains(ctx: Ctx) -> None:
     """The student's 2-layer RNN is trained by the grader's loop in the worker, which returns the
     learned weights; this side sets the reference's modules to them and measures the loss on
     sequences drawn from a secret seed. A loss the worker reports counts for nothing."""
-    pieces = stand_ins(ctx)
+    pieces = stand_ins(ctx, layer_default=True)
     xs, ys = running_average_batches(ctx.seed, TRAIN_BATCHES)
     layers = [rnn_weights(ctx.seed + k, 1 if k == 0 else TRAIN_HIDDEN, TRAIN_HIDDEN, scale=TRAIN_INIT_SCALE) for k in range(2)]
     head = head_weights(ctx.seed, TRAIN_HIDDEN, 1, scale=TRAIN_INIT_SCALE)

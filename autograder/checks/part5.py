@@ -455,11 +455,12 @@ def cluster_labels(ctx: Ctx) -> None:
 FIXED_M = np.array([[1.0, 2.0], [3.0, 4.0]])
 
 
-def stochastic(ctx: Ctx, M: np.ndarray, what: str) -> np.ndarray:
+def stochastic(ctx: Ctx, M: np.ndarray, what: str, unchanged: bool = False) -> np.ndarray:
+    """The student's stochastic_matrix_converter(M); with ``unchanged``, M must also come back as it was."""
     out = ctx.call("5g.stochastic", M=M)
     S = shape_of(ctx, out["S"], M.shape, what)
     finite(ctx, S, what)
-    if out.get("M_after") is not None and not np.array_equal(np.asarray(out["M_after"], dtype=np.float64), M):
+    if unchanged and out.get("M_after") is not None and not np.array_equal(np.asarray(out["M_after"], dtype=np.float64), M):
         ctx.fail("value", what=f"the argument M after {what} (M is still used afterwards: the homework clusters M too)", expected="M unchanged (divide into a new array, not in place)", got="M was modified")
     return S
 
@@ -467,7 +468,7 @@ def stochastic(ctx: Ctx, M: np.ndarray, what: str) -> np.ndarray:
 @check("5g.1")
 def stochastic_matrix(ctx: Ctx) -> None:
     def run(M: np.ndarray, what: str) -> None:
-        S = stochastic(ctx, M, what)
+        S = stochastic(ctx, M, what, unchanged=True)
         if S.min() < 0:
             ctx.fail("value", what=f"{what}: smallest entry (a transition matrix has no negative entries)", expected=">= 0", got=float(S.min()))
         ctx.close(S.sum(axis=0), np.ones(M.shape[1]), f"{what}: column sums (every COLUMN must sum to 1)", rtol=0.0, atol=1e-9)

@@ -11,7 +11,7 @@ import pytest
 from autograder.checks.compare import CheckFailed, assert_close, assert_equal, distinct, shape_difference
 from autograder.messages import say
 from autograder.runner import tidy_paths
-from tests.support import make_submission, run_grade
+from tests.support import make_submission, messages, run_grade
 
 
 def failure(fn, *args, **kwargs) -> str:
@@ -105,3 +105,28 @@ def test_a_test_s_name_does_not_repeat_its_number_and_no_uid_is_shown(graded_mes
     if uid is not None:
         assert str(uid) not in results["output"]
         assert str(uid) not in json.dumps(results["tests"])
+
+
+@pytest.fixture(scope="module")
+def part1_messages(tmp_path_factory) -> dict:
+    """Two part-1 gradings: a loss that returns a Python float, and an RNNLayer that drops W^h h_{t-1}."""
+    root = tmp_path_factory.mktemp("part1")
+    float_loss = make_submission(root / "float_loss", {"q_rnn_and_grad": [("    return F.mse_loss(pred, y)\n", "    return F.mse_loss(pred, y).item()\n")]}, modules=("q_rnn_and_grad",))
+    no_recurrence = make_submission(root / "no_recurrence", {"q_rnn_and_grad": [("h = self.nonlinearity(self.W_h(h) + self.W_x(x[:, t, :]))", "h = self.nonlinearity(self.W_h(0 * h) + self.W_x(x[:, t, :]))")]}, modules=("q_rnn_and_grad",))
+    return {
+        "float_loss": messages(run_grade(float_loss, root / "float_loss.json", only=("1c", "1d"))[1]),
+        "no_recurrence": messages(run_grade(no_recurrence, root / "no_recurrence.json", only=("1a", "1d"))[1]),
+    }
+
+
+def test_a_loss_that_cannot_be_back_propagated_fails_1c_and_says_why(part1_messages):
+    message = part1_messages["float_loss"]["1c.1"]
+    assert "expected a torch tensor the training loop can call .backward() on, got a float" in message
+    assert "did you call .item()" in message
+
+
+def test_a_check_graded_with_a_stand_in_says_which_piece_and_why(part1_messages):
+    # 1d.1 runs the student's hidden_grad_norms on a model; with 1c broken the grader's loss stands in.
+    assert "Graded with the grader's stand-in for loss_fn in place of yours, because 1c" in part1_messages["float_loss"]["1d.1"]
+    assert "that bug costs only its own check" in part1_messages["float_loss"]["1d.1"]
+    assert "Graded with the grader's stand-in for RNNLayer in place of yours, because 1a" in part1_messages["no_recurrence"]["1d.1"]
