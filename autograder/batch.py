@@ -38,7 +38,10 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from autograder import __version__
+from autograder.cli import ARGUMENTS_ON_STDIN
 from autograder.config import PROJECT_ROOT
+from autograder.text import clean, clean_value
+from autograder.walk import walk
 
 METADATA = "submission_metadata.yml"
 SHARED_ENV = "HW7_SHARED_SANDBOX"
@@ -267,7 +270,8 @@ def read_metadata(path: Path) -> dict[str, list[Student]]:
                 submitters = [submitters]
             for s in submitters if isinstance(submitters, list) else []:
                 if isinstance(s, dict):
-                    students.append(Student(_field(s, "name"), _field(s, "email"), _field(s, "sid")))
+                    # Names are students' own text: no control or escape sequence reaches grades.csv or a terminal.
+                    students.append(Student(clean(_field(s, "name"), 300), clean(_field(s, "email"), 300), clean(_field(s, "sid"), 100)))
         out[str(folder)] = students
     return out
 
@@ -325,6 +329,10 @@ def fingerprint(rubric_path: Path, only: tuple[str, ...], deadline: float | None
     return digest.hexdigest()[:16]
 
 
+HASH_MAX_DEPTH = 64
+HASH_MAX_ENTRIES = 100_000
+
+
 def submission_hash(path: Path) -> str:
     digest = hashlib.sha256()
     if path.is_file():
@@ -332,7 +340,10 @@ def submission_hash(path: Path) -> str:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
         return digest.hexdigest()[:16]
-    for folder, dirs, names in os.walk(path, followlinks=False):
+    # Iterative and bounded (autograder.walk): a folder 1,100 deep neither raises RecursionError
+    # nor stops the batch; what was not walked is part of the hash as a marker.
+    walker = walk(path, max_depth=HASH_MAX_DEPTH, max_entries=HASH_MAX_ENTRIES)
+    for folder, dirs, names in walker:
         dirs.sort()
         for name in sorted(names):
             full = Path(folder) / name
@@ -346,6 +357,8 @@ def submission_hash(path: Path) -> str:
                 digest.update(hashlib.sha256(full.read_bytes()).digest())
             else:
                 digest.update(str(info.st_mtime_ns).encode())
+    for limit in walker.limits:
+        digest.update(f"\0truncated {limit.reason} {limit.path}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]
 
 
@@ -380,7 +393,8 @@ class BatchOptions:
 
 
 def grade_command(submission: Path, results: Path, options: BatchOptions, shared: bool) -> list[str]:
-    command = [sys.executable, "-m", "autograder", "grade", str(submission), "--results", str(results), "--quiet"]
+    """The arguments of one grading (after ``python -m autograder``), sent on its standard input."""
+    command = ["grade", str(submission), "--results", str(results), "--quiet"]
     if shared:
         command.append("--shared-sandbox")
     if options.only:
@@ -424,13 +438,19 @@ class Runner:
         started = time.monotonic()
         timed_out = False
         with open(folder / "grader.log", "wb") as log:
-            log.write(("$ " + " ".join(command) + "\n").encode())
+            log.write(("$ python -m autograder " + " ".join(command) + "\n").encode())
             log.flush()
             with self._lock:  # stop_all() either sees this process or stops it from starting
                 if self.stopping:
                     return Outcome(sub.name, sub.students, parts={p: 0.0 for p in part_ids}, status="interrupted")
-                proc = subprocess.Popen(command, cwd=str(PROJECT_ROOT), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                # The arguments travel on a pipe: a command line is readable by every process on the host.
+                proc = subprocess.Popen([sys.executable, "-m", "autograder", ARGUMENTS_ON_STDIN], cwd=str(PROJECT_ROOT), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.PIPE, start_new_session=True)
                 self._procs[proc.pid] = proc
+            try:
+                proc.stdin.write(json.dumps(command).encode())
+                proc.stdin.close()
+            except OSError:
+                pass
             try:
                 proc.wait(timeout=self.wall_seconds)
             except subprocess.TimeoutExpired:
@@ -488,7 +508,7 @@ def _last_line(log: Path) -> str:
         lines = [l.strip() for l in log.read_text(errors="replace").splitlines() if l.strip() and not l.startswith("$ ")]
     except OSError:
         return ""
-    return lines[-1][:200] if lines else ""
+    return clean(lines[-1][:200]) if lines else ""
 
 
 def read_outcome(sub: Submission, results: Path, part_ids: list[str]) -> Outcome:
@@ -496,8 +516,9 @@ def read_outcome(sub: Submission, results: Path, part_ids: list[str]) -> Outcome
     outcome = Outcome(sub.name, sub.students, parts={p: 0.0 for p in part_ids})
     try:
         data = json.loads(results.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return outcome
+    data = clean_value(data)  # its texts reach grades.csv and the progress line: valid Unicode, no escapes
     if not isinstance(data, dict):
         outcome.status = "error: results.json is not a JSON object"
         return outcome

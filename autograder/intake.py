@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.rubric import MODULES
+from autograder.text import clean
+from autograder.walk import walk
 
 # Modules the course hands out no notebook for (3b is written homework).
 NOTEBOOKLESS = ("q_linear_autoencoder",)
@@ -23,6 +25,9 @@ MAX_FILES = 5000
 MAX_MODULE_BYTES = 5 * 1024 * 1024
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_UNMATCHED = 50  # files with other names read to recognise a module by its code
+MAX_FOLDER_DEPTH = 32  # folders of an uploaded folder searched below its top
+MAX_FOLDER_ENTRIES = 4 * MAX_FILES  # files and folders looked at in an uploaded folder
+NAME_CHARS = 300  # of a file name shown in a message
 IGNORED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
 
 
@@ -63,6 +68,11 @@ FINGERPRINTS = {
 _DECORATION = re.compile(r"^(copy of |copy_of_)|( ?\(\d+\)| - copy| copy|_copy|-copy|[ _-]v?\d+)$", re.IGNORECASE)
 
 
+def shown(name: object) -> str:
+    """A file name from the upload as a message shows it: no control or escape sequences, capped."""
+    return clean(str(name), NAME_CHARS)
+
+
 def _normal_stem(stem: str) -> str:
     previous = None
     stem = stem.strip()
@@ -99,10 +109,10 @@ def _choose(candidates: dict[str, list[tuple[PurePosixPath, object]]], intake: I
         items.sort(key=lambda item: (item[0].stem != module, item[0].suffix != ".py", len(item[0].parts), str(item[0])))
         chosen[module] = items[0]
         if items[0][0].stem != module:
-            intake.notes.append(f"Took {items[0][0]} for {module}{items[0][0].suffix} (by its name).")
+            intake.notes.append(f"Took {shown(items[0][0])} for {module}{items[0][0].suffix} (by its name).")
         if len(items) > 1:
-            others = ", ".join(str(i[0]) for i in items[1:])
-            intake.notes.append(f"{module}: graded {items[0][0]}; ignored {others}")
+            others = clean(", ".join(shown(i[0]) for i in items[1:]), 2000)
+            intake.notes.append(f"{module}: graded {shown(items[0][0])}; ignored {others}")
     return chosen
 
 
@@ -116,9 +126,9 @@ def _by_content(others: list[tuple[PurePosixPath, bytes]], found: dict, intake: 
     for module, items in claims.items():
         if len(items) == 1:
             found[module] = items[0]
-            intake.notes.append(f"Took {items[0][0]} for {module}{items[0][0].suffix} (its code defines {', '.join(FINGERPRINTS[module][:2])}); rename it {module}{items[0][0].suffix} to be sure.")
+            intake.notes.append(f"Took {shown(items[0][0])} for {module}{items[0][0].suffix} (its code defines {', '.join(FINGERPRINTS[module][:2])}); rename it {module}{items[0][0].suffix} to be sure.")
         else:
-            intake.problems.append(f"{module}: several files could be it ({', '.join(str(i[0]) for i in items)}); name one {module}.ipynb or {module}.py.")
+            intake.problems.append(f"{module}: several files could be it ({clean(', '.join(shown(i[0]) for i in items), 2000)}); name one {module}.ipynb or {module}.py.")
 
 
 def stage(source: Path, dest: Path) -> Intake:
@@ -132,7 +142,7 @@ def stage(source: Path, dest: Path) -> Intake:
         elif source.is_file():
             files = _from_zip(source, intake)
         else:
-            intake.problems.append(f"The submission {source.name!r} was not found.")
+            intake.problems.append(f"The submission {shown(repr(source.name))} was not found.")
             files = {}
     except _Refused as exc:
         intake.problems.append(str(exc))
@@ -141,12 +151,12 @@ def stage(source: Path, dest: Path) -> Intake:
         target = dest / (module + rel.suffix)
         target.write_bytes(data)
         os.chmod(target, 0o644)
-        intake.modules[module] = str(rel)
+        intake.modules[module] = clean(str(rel))  # shown in messages and results.json
     missing = [m for m in MODULES if m not in intake.modules and not (intake.notebook_submission and m in NOTEBOOKLESS)]
     if not intake.files_seen and not intake.problems:
         intake.problems.append("The upload is empty: it holds no files. Upload your notebooks (q_rnn_and_grad.ipynb, ...) or a zip of them.")
     elif missing and not intake.problems:
-        seen = ", ".join(intake.names[:12]) + (f" and {len(intake.names) - 12} more" if len(intake.names) > 12 else "")
+        seen = ", ".join(shown(n) for n in intake.names[:12]) + (f" and {len(intake.names) - 12} more" if len(intake.names) > 12 else "")
         intake.notes.append("Not found: " + ", ".join(f"{m}.ipynb (or .py)" for m in missing) + f". Files in the upload: {seen}. Name each file after its module, e.g. {missing[0]}.ipynb.")
     return intake
 
@@ -172,7 +182,7 @@ def _from_zip(path: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, byte
             name = member.filename.replace("\\", "/")
             rel = PurePosixPath(name)
             if name.startswith("/") or ".." in rel.parts or (rel.parts and ":" in rel.parts[0]):
-                intake.problems.append(f"Refused unsafe path in zip: {name!r}")
+                intake.problems.append(f"Refused unsafe path in zip: {shown(repr(name))}")
                 continue
             if member.is_dir():
                 continue
@@ -185,10 +195,10 @@ def _from_zip(path: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, byte
                 continue
             mode = member.external_attr >> 16
             if stat.S_ISLNK(mode):
-                intake.problems.append(f"Refused link in zip: {name!r}")
+                intake.problems.append(f"Refused link in zip: {shown(repr(name))}")
                 continue
             if member.file_size > MAX_MODULE_BYTES:
-                intake.problems.append(f"Refused {name!r}: {member.file_size} bytes is larger than {MAX_MODULE_BYTES} bytes.")
+                intake.problems.append(f"Refused {shown(repr(name))}: {member.file_size} bytes is larger than {MAX_MODULE_BYTES} bytes.")
                 continue
             candidates.setdefault(module, []).append((rel, member))
         out = {}
@@ -197,10 +207,10 @@ def _from_zip(path: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, byte
                 with archive.open(member) as handle:
                     data = handle.read(MAX_MODULE_BYTES + 1)
             except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
-                intake.problems.append(f"Could not read {rel} from the zip ({exc}).")
+                intake.problems.append(f"Could not read {shown(rel)} from the zip ({clean(exc, 300)}).")
                 continue
             if len(data) > MAX_MODULE_BYTES:
-                intake.problems.append(f"Refused {rel}: larger than {MAX_MODULE_BYTES} bytes.")
+                intake.problems.append(f"Refused {shown(rel)}: larger than {MAX_MODULE_BYTES} bytes.")
                 continue
             out[module] = (rel, data)
         others = []
@@ -217,7 +227,10 @@ def _from_zip(path: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, byte
 def _from_folder(root: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, bytes]]:
     candidates: dict[str, list] = {}
     unmatched: list = []
-    for folder, dirs, names in os.walk(root, followlinks=False):
+    # Iterative and bounded (autograder.walk): a folder nested 1,100 deep, or with paths
+    # longer than PATH_MAX, is searched as far as the limits allow and then said so.
+    walker = walk(root, max_depth=MAX_FOLDER_DEPTH, max_entries=MAX_FOLDER_ENTRIES)
+    for folder, dirs, names in walker:
         dirs[:] = sorted(d for d in dirs if d not in IGNORED_PARTS and not d.startswith("."))
         for name in sorted(names):
             intake.files_seen += 1
@@ -231,17 +244,26 @@ def _from_folder(root: Path, intake: Intake) -> dict[str, tuple[PurePosixPath, b
                 if rel.suffix in (".py", ".ipynb") and not _ignored(rel):
                     unmatched.append((rel, full))
                 continue
-            info = full.lstat()
+            try:
+                info = full.lstat()
+            except OSError:
+                continue
             if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
-                intake.problems.append(f"Refused {rel}: not a regular file (a link?).")
+                intake.problems.append(f"Refused {shown(rel)}: not a regular file (a link?).")
                 continue
             if info.st_size > MAX_MODULE_BYTES:
-                intake.problems.append(f"Refused {rel}: {info.st_size} bytes is larger than {MAX_MODULE_BYTES} bytes.")
+                intake.problems.append(f"Refused {shown(rel)}: {info.st_size} bytes is larger than {MAX_MODULE_BYTES} bytes.")
                 continue
             candidates.setdefault(module, []).append((rel, full))
+    if walker.truncated:
+        intake.problems.append(f"Part of the upload was not searched: {clean(walker.describe(), 600)}. Put your files nearer the top of the upload.")
     out = {}
     for module, (rel, full) in _choose(candidates, intake).items():
-        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError as exc:
+            intake.problems.append(f"Could not read {shown(rel)} ({clean(exc.strerror or exc, 200)}).")
+            continue
         with os.fdopen(fd, "rb") as handle:
             out[module] = (rel, handle.read(MAX_MODULE_BYTES + 1)[:MAX_MODULE_BYTES])
     others = []

@@ -62,6 +62,7 @@ import symtable
 from dataclasses import dataclass, field
 
 from autograder.probes.registry import ProbeError
+from autograder.text import clean
 
 MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024  # the whole .ipynb, outputs and images included
 MAX_CODE_CHARS = 2 * 1024 * 1024  # code in all code cells together
@@ -469,6 +470,7 @@ class _Cell:
 def cell_name(number: int, original: str) -> str:
     """How a student finds the cell: its position in the notebook and its first line of code."""
     first = next((line.strip() for line in original.split("\n") if line.strip() and not line.strip().startswith("#")), "")
+    first = clean(first)  # the student's text: no control or escape sequences reach a message
     first = first if len(first) <= 50 else first[:47] + "..."
     return f"cell {number}" + (f" ({first})" if first else "")
 
@@ -478,7 +480,7 @@ def _syntax_error(module: str, cell: int, exc: SyntaxError, original: str, offse
     where = f"line {lineno}" if lineno else "unknown line"
     lines = original.split("\n")
     code = lines[lineno - 1].rstrip() if 0 < lineno <= len(lines) else (exc.text or "").rstrip()
-    return ProbeError("syntax_error", f"{module}.ipynb, {cell_name(cell, original)}, {where}: {exc.msg}", code)
+    return ProbeError("syntax_error", f"{module}.ipynb, {cell_name(cell, original)}, {where}: {clean(exc.msg, 300)}", clean(code, 500))
 
 
 def _parse_cells(sources: list[tuple[int, str]], module: str) -> tuple[list[_Cell], list[ProbeError]]:

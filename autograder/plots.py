@@ -29,6 +29,7 @@ import numpy as np
 
 from autograder import intake as intake_mod
 from autograder.config import GradeConfig
+from autograder.walk import remove_tree
 
 MANIFEST = "plots.json"
 MAX_PIXELS = 4000 * 4000
@@ -170,7 +171,7 @@ def render(
     finally:
         if sandbox is not None:
             sandbox.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base)  # its scratch folders hold whatever the plotting code built: iterative removal
     manifest = {r.key: asdict(r) for r in load_manifest(out_dir)} if keys else {}
     for r in results:
         manifest[r.key] = asdict(r)

@@ -96,11 +96,44 @@ def encode(message: Any) -> bytes:
     return b"".join(encode_parts(message))
 
 
-def write_parts(fd: int, parts: list) -> None:
-    for part in parts:
-        view = memoryview(part)
-        while view:
-            view = view[os.write(fd, view):]
+def write_parts(fd: int, parts: list, deadline: float | None = None) -> None:
+    """Write a frame's buffers; with ``deadline`` (a ``time.monotonic()`` value), give up then.
+
+    Without a deadline the write blocks for as long as the reader takes. With one, ``fd`` is
+    non-blocking for the duration and ``ChannelTimeout`` is raised when the deadline passes
+    with bytes still unwritten (a reader that stopped reading): part of the frame may then
+    have been written, so the channel must not be used again.
+    """
+    if deadline is None:
+        for part in parts:
+            view = memoryview(part).cast("B")
+            while view:
+                view = view[os.write(fd, view):]
+        return
+    was_blocking = os.get_blocking(fd)
+    if was_blocking:
+        os.set_blocking(fd, False)
+    try:
+        for part in parts:
+            view = memoryview(part).cast("B")
+            while view:
+                try:
+                    view = view[os.write(fd, view[: 1 << 20]):]
+                    continue
+                except BlockingIOError:
+                    pass
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    raise ChannelTimeout("timed out writing to the worker (it stopped reading)")
+                _, ready, _ = select.select([], [fd], [], wait)
+                if not ready and time.monotonic() >= deadline:
+                    raise ChannelTimeout("timed out writing to the worker (it stopped reading)")
+    finally:
+        if was_blocking:
+            try:
+                os.set_blocking(fd, True)
+            except OSError:
+                pass
 
 
 def _reject_constant(name: str) -> Any:
@@ -124,9 +157,22 @@ def decode(payload: bytes) -> Any:
     specs = header["arrays"]
     if len(specs) > MAX_ARRAYS:
         raise ProtocolError("too many arrays")
-    built: list[np.ndarray] = []
+    # Every spec is checked before any array is built: laid end to end from offset 0, in
+    # order, together exactly the payload. No two specs share bytes, so the arrays built
+    # (each at most once, when the body refers to it) never add up to more than was received.
+    layout = []
+    end = 0
     for spec in specs:
-        built.append(_build_array(spec, data))
+        dtype, shape, offset, nbytes = _check_spec(spec)
+        if offset != end:
+            raise ProtocolError("array specs overlap, repeat or leave gaps (each must start where the previous one ends)")
+        end = offset + nbytes
+        if end > len(data):
+            raise ProtocolError("array specs exceed the payload")
+        layout.append((dtype, shape, offset, nbytes))
+    if end != len(data):
+        raise ProtocolError("the payload holds bytes no array spec accounts for")
+    used: set[int] = set()
 
     def walk(value: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -134,11 +180,14 @@ def decode(payload: bytes) -> Any:
         if isinstance(value, list):
             return [walk(v, depth + 1) for v in value]
         if isinstance(value, dict):
-            if set(value) == {"__array__"} and isinstance(value["__array__"], int):
+            if set(value) == {"__array__"} and isinstance(value["__array__"], int) and not isinstance(value["__array__"], bool):
                 index = value["__array__"]
-                if not 0 <= index < len(built):
+                if not 0 <= index < len(layout):
                     raise ProtocolError("array reference out of range")
-                return built[index]
+                if index in used:
+                    raise ProtocolError("an array is referred to more than once")
+                used.add(index)
+                return _build_array(layout[index], data)
             if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
                 out = {}
                 for item in value["__dict__"]:
@@ -154,29 +203,35 @@ def decode(payload: bytes) -> Any:
     return walk(header.get("body"), 0)
 
 
-def _build_array(spec: Any, data: memoryview) -> np.ndarray:
+def _check_spec(spec: Any) -> tuple[str, list[int], int, int]:
+    """(dtype, shape, offset, nbytes) of a well-formed array spec whose size matches its shape."""
     if not isinstance(spec, dict):
         raise ProtocolError("bad array spec")
     dtype, shape, offset, nbytes = (spec.get(k) for k in ("dtype", "shape", "offset", "nbytes"))
-    if dtype not in ALLOWED_DTYPES:
+    if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
         raise ProtocolError(f"dtype {dtype!r} is not allowed")
-    if not (isinstance(shape, list) and len(shape) <= 8 and all(isinstance(n, int) and 0 <= n < 2**31 for n in shape)):
+    if not (isinstance(shape, list) and len(shape) <= 8 and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**31 for n in shape)):
         raise ProtocolError("bad array shape")
-    if not (isinstance(offset, int) and isinstance(nbytes, int) and 0 <= offset and 0 <= nbytes):
+    if not (isinstance(offset, int) and isinstance(nbytes, int) and not isinstance(offset, bool) and not isinstance(nbytes, bool) and 0 <= offset and 0 <= nbytes):
         raise ProtocolError("bad array extent")
-    itemsize = np.dtype(dtype).itemsize
     count = 1
     for n in shape:
         count *= n
-    if count * itemsize != nbytes or offset + nbytes > len(data):
+    if count * np.dtype(dtype).itemsize != nbytes:
         raise ProtocolError("array size does not match its payload")
-    # np.array(..., copy) yields a plain, writable, owned ndarray of the declared type.
+    return dtype, shape, offset, nbytes
+
+
+def _build_array(spec: tuple[str, list[int], int, int], data: memoryview) -> np.ndarray:
+    dtype, shape, offset, nbytes = spec
+    # A copy: a plain, writable, owned ndarray of the declared type (its bytes are counted
+    # once, by the layout check in ``decode``).
     return np.frombuffer(data[offset : offset + nbytes], dtype=np.dtype(dtype)).reshape(shape).copy()
 
 
-def write_frame(fd: int, message: Any) -> None:
-    """Encode and write one frame to a blocking file descriptor."""
-    write_parts(fd, encode_parts(message))
+def write_frame(fd: int, message: Any, deadline: float | None = None) -> None:
+    """Encode and write one frame; ``deadline`` as in ``write_parts``."""
+    write_parts(fd, encode_parts(message), deadline)
 
 
 def read_frame(fd: int, deadline: float | None = None) -> Any:

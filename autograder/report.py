@@ -14,11 +14,14 @@ import csv
 import datetime as _dt
 import html
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.plots import PlotResult, load_manifest
+from autograder.text import clean, clean_value
 
 PART_ORDER = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "3a", "3b", "5a", "5b", "5c", "5d", "5e", "5f", "5g"]
 
@@ -84,30 +87,39 @@ def _status(test: dict) -> str:
 
 def load(path: Path, label: str | None = None) -> Item:
     """Read a results.json; a broken file becomes an Item that says why."""
-    item = Item(label=label or default_label(path), path=path)
+    item = Item(label=clean(label or default_label(path)), path=path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        # Bytes that are not UTF-8 are replaced, not refused: the rest of the file still shows.
+        data = json.loads(path.read_bytes().decode("utf-8", "replace"))
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-    except (OSError, ValueError) as exc:
-        item.error = f"cannot read {path}: {exc}"
+    except (OSError, ValueError, RecursionError) as exc:
+        item.error = clean(f"cannot read {path}: {exc}", 2000)
         return item
-    item.score = float(data.get("score", 0) or 0)
-    item.output = str(data.get("output", ""))
-    item.extra = data.get("extra_data") if isinstance(data.get("extra_data"), dict) else {}
-    item.finished = bool(item.extra.get("finished"))
-    for test in data.get("tests", []) or []:
-        if not isinstance(test, dict):
-            continue
-        number = str(test.get("number", ""))
-        name = str(test.get("name", number))
-        title = name[len(number):].strip() if name.startswith(number) else name
-        item.checks.append(
-            Check(number, number.split(".")[0], title, float(test.get("score", 0) or 0), float(test.get("max_score", 0) or 0), _status(test), str(test.get("visibility", "visible")), str(test.get("output", "")))
-        )
-    item.max_score = sum(c.max_score for c in item.checks)
-    if isinstance(item.extra.get("total_points"), (int, float)):
-        item.max_score = float(item.extra["total_points"])  # the assignment total; extra credit on top
+    # An old or hand-made file (or one a submission wrote into) may hold lone surrogates,
+    # terminal escapes or bidi overrides: every string is cleaned before it is used.
+    data = clean_value(data)
+    try:
+        item.score = float(data.get("score", 0) or 0)
+        item.output = str(data.get("output", ""))
+        item.extra = data.get("extra_data") if isinstance(data.get("extra_data"), dict) else {}
+        item.finished = bool(item.extra.get("finished"))
+        for test in data.get("tests", []) or []:
+            if not isinstance(test, dict):
+                continue
+            number = str(test.get("number", ""))
+            name = str(test.get("name", number))
+            title = name[len(number):].strip() if name.startswith(number) else name
+            item.checks.append(
+                Check(number, number.split(".")[0], title, float(test.get("score", 0) or 0), float(test.get("max_score", 0) or 0), _status(test), str(test.get("visibility", "visible")), str(test.get("output", "")))
+            )
+        item.max_score = sum(c.max_score for c in item.checks)
+        if isinstance(item.extra.get("total_points"), (int, float)):
+            item.max_score = float(item.extra["total_points"])  # the assignment total; extra credit on top
+    except (TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type: say so (the page still renders)
+        item.error = clean(f"cannot read {path}: a field has the wrong type ({exc})", 2000)
+        item.checks = []
+        return item
     plots_dir = path.parent / "plots"
     if (plots_dir / "plots.json").is_file():
         item.plots, item.plots_dir = load_manifest(plots_dir), plots_dir
@@ -172,7 +184,27 @@ a { color: #1d4ed8; }
 
 
 def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    """Text for the page: cleaned (valid Unicode, control and bidi characters shown as text), then escaped."""
+    return html.escape(clean(text), quote=True)
+
+
+def write_page(path: Path, page: str) -> None:
+    """Write the page atomically (a temp file next to it, then a rename): never a partial or empty page."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    data = page.encode("utf-8", "replace")  # encoded before anything is written
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + "-", suffix=".tmp", dir=str(folder))  # private, as the grader's files are
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _n(value: float) -> str:
@@ -223,8 +255,10 @@ def _item_html(item: Item, anchor: str, student_view: bool) -> list[str]:
     checks = [c for c in item.checks if not (student_view and c.visibility == "hidden")]
     fraction = item.score / item.max_score if item.max_score else 0.0
     meta = [f"grader {item.extra.get('grader_version', '?')}", f"rubric {item.extra.get('rubric_version', '?')}"]
-    if item.extra.get("submission", {}).get("modules"):
-        meta.append("graded " + ", ".join(sorted(item.extra["submission"]["modules"].values())))
+    submission = item.extra.get("submission")
+    modules = submission.get("modules") if isinstance(submission, dict) else None
+    if isinstance(modules, dict) and modules:
+        meta.append("graded " + ", ".join(sorted(str(v) for v in modules.values())))
     out.append(f'<div class="score">{_n(item.score)} / {_n(item.max_score)}</div><div class="bar"><span style="width:{100 * min(max(fraction, 0), 1):.1f}%"></span></div>')
     out.append(f'<div class="meta">{_e(" · ".join(meta))}</div>')
     if not item.finished:

@@ -12,8 +12,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from autograder.text import clean, clean_value
+
 TEST_OUTPUT_CAP = 4000
 TOP_OUTPUT_CAP = 8000
+FIELD_CAP = 8000  # any other string of the file (names, extra_data): cleaned and capped too
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
@@ -33,8 +36,8 @@ class TestResult:
     tags: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["output"] = cap(self.output, TEST_OUTPUT_CAP)
+        data = clean_value(asdict(self), FIELD_CAP)
+        data["output"] = clean(self.output, TEST_OUTPUT_CAP)
         data["score"] = round(float(self.score), 4)
         data["max_score"] = round(float(self.max_score), 4)
         if not self.tags:
@@ -43,11 +46,8 @@ class TestResult:
 
 
 def cap(text: str, limit: int) -> str:
-    """Trim text to ``limit`` characters, saying how much was cut."""
-    if len(text) <= limit:
-        return text
-    note = f"\n... [{len(text) - limit} more characters cut]"
-    return text[: limit - len(note)] + note
+    """Trim text to ``limit`` characters, saying how much was cut (and clean it: ``autograder.text``)."""
+    return clean(text, limit)
 
 
 class ResultsWriter:
@@ -80,10 +80,12 @@ class ResultsWriter:
         payload = {
             "score": round(float(score), 4),
             "execution_time": round(self.execution_time, 2),
-            "output": cap(self.output, TOP_OUTPUT_CAP),
+            "output": clean(self.output, TOP_OUTPUT_CAP),
             "output_format": "text",
             "stdout_visibility": "hidden",
-            "extra_data": dict(self.extra_data, finished=finished),
+            # The last line of defence: whatever reached extra_data (file names, notes) is valid
+            # Unicode without control or escape sequences, as the tests' names and outputs are.
+            "extra_data": clean_value(dict(self.extra_data, finished=finished), FIELD_CAP),
             "tests": [t.to_json() for t in self.tests],
         }
         atomic_write_json(self.path, payload)
@@ -98,7 +100,7 @@ def atomic_write_json(path: str, payload: dict[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, indent=2, allow_nan=False)
             handle.write("\n")
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # grades are nobody's business but the grader's (and Gradescope's, as root)
         os.replace(tmp, path)
     except BaseException:
         try:

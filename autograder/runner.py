@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import platform
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from autograder.errors import InfrastructureError
 from autograder.messages import say
 from autograder.results import ResultsWriter, TestResult
 from autograder.sandbox.client import WORKER_SETUP_FAILED
+from autograder.walk import remove_tree
 
 
 @dataclass
@@ -79,7 +79,7 @@ def grade(config: GradeConfig) -> GradeReport:
     finally:
         if sandbox is not None:
             sandbox.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base)  # autograder.walk: no RecursionError, whatever a worker left in its scratch folder
 
 
 def _start_sandbox(config: GradeConfig, base: Path):
@@ -293,7 +293,7 @@ def _extra_data(rubric, sandbox, found: intake_mod.Intake) -> dict:
             "scikit-learn": sklearn.__version__,
             "hypothesis": hypothesis.__version__,
         },
-        "sandbox": {"mode": info.mode, "user": info.sandbox_user, "uid": info.uid, "measures": info.measures, "not_enforced": info.missing},
+        "sandbox": {"mode": info.mode, "user": info.sandbox_user, "uid": info.uid, "measures": info.measures, "layers": info.layers, "not_enforced": info.missing},
         "submission": {"modules": found.modules, "problems": found.problems, "notes": found.notes},
     }
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import sys
 
 COMMANDS = {
@@ -17,7 +19,19 @@ COMMANDS = {
 }
 
 
+ARGUMENTS_ON_STDIN = "@-"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. ``python -m autograder @-`` reads its arguments (a JSON list) from
+    standard input instead: ``batch`` starts each grading so, because any process on the host
+    can read a command line, and a grading's names the export folder of a whole class."""
+    # Everything the grader writes (results, builds, batch folders, reports) is private by
+    # default; what a worker must read (its copy of the submission) is opened up explicitly.
+    os.umask(0o077)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == [ARGUMENTS_ON_STDIN]:
+        argv = _arguments_from_stdin()
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Autograder for EECS 182 Homework 7.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
@@ -36,3 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     return int(modules[args.command].run(args) or 0)
+
+
+def _arguments_from_stdin() -> list[str]:
+    try:
+        argv = json.loads(sys.stdin.read(1 << 20))
+    except ValueError:
+        argv = None
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise SystemExit(f"python -m autograder {ARGUMENTS_ON_STDIN}: standard input must hold a JSON list of arguments")
+    return argv

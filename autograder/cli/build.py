@@ -19,6 +19,7 @@ from pathlib import Path
 
 from autograder.config import PROJECT_ROOT
 from autograder.secrets import SECRET_FILE, ensure_key_file
+from autograder.walk import walk
 
 ROOT_FILES = ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock")
 TREES = ("autograder", "reference", "data", "examples")  # examples: the canary setup.sh grades
@@ -70,7 +71,8 @@ def collect(source: Path) -> list[tuple[str, Path]]:
         top = source / tree
         if not top.is_dir():
             raise BuildError(f"{top} is missing")
-        for folder, dirs, names in os.walk(top, followlinks=False):
+        walker = walk(top, max_depth=32, max_entries=200_000)  # iterative: no RecursionError, whatever is in the tree
+        for folder, dirs, names in walker:
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
             for name in sorted(names):
                 if name.startswith(".") or name.endswith(SKIP_SUFFIXES):
@@ -81,6 +83,8 @@ def collect(source: Path) -> list[tuple[str, Path]]:
                 if not path.is_file():
                     continue
                 files.append((path.relative_to(source).as_posix(), path))
+        if walker.truncated:
+            raise BuildError(f"{top} cannot be packaged whole: {walker.describe()}")
     files.sort(key=lambda item: item[0])
     return files
 

@@ -73,12 +73,24 @@ def _mark_crashed(results: Path, cause: str) -> None:
     ResultsWriter(str(results), extra_data=extra if isinstance(extra, dict) else {}).infrastructure_error(say("infrastructure"), cause)
 
 
-def print_table(report) -> None:
-    """One line per check: id, title, points, status, first line of the message."""
+def print_table(report, stream=None) -> None:
+    """One line per check: id, title, points, status, first line of the message.
+
+    Every cell is cleaned (``autograder.text.clean``): a message holds what the student's code
+    printed or raised, and no escape sequence of it reaches the terminal, nor a lone surrogate
+    that the terminal's encoding cannot write.
+    """
+    from autograder.text import clean
+
+    stream = sys.stdout if stream is None else stream
     rows = [("check", "title", "points", "status", "message")]
     for o in report.outcomes:
-        first = o.message.strip().splitlines()[0] if o.message.strip() else ""
-        rows.append((o.id, o.title[:44], f"{o.score:g}/{o.max_score:g}", o.status, first[:90]))
+        message = clean(o.message).strip()
+        first = message.splitlines()[0] if message else ""
+        rows.append((clean(o.id, 20), clean(o.title)[:44], f"{o.score:g}/{o.max_score:g}", clean(o.status, 20), first[:90].replace("\t", " ")))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    encoding = getattr(stream, "encoding", None) or "utf-8"
     for row in rows:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+        line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+        # A terminal that is not UTF-8 gets what it cannot show as escapes, never an exception.
+        print(line.encode(encoding, "backslashreplace").decode(encoding, "replace"), file=stream)

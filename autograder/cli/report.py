@@ -67,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
         items[0].plots, items[0].plots_dir = results, folder
     try:
         page = report.render_html(items, title=args.title, student_view=args.student_view)
-        args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(page, encoding="utf-8")
+        report.write_page(args.html, page)  # atomic: a failure never leaves a partial or empty page
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)

@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from autograder import verify
+    from autograder.text import clean
 
     kinds = tuple(k.strip() for k in args.kind.split(",") if k.strip())
     unknown = [k for k in kinds if k not in verify.KINDS]
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     def progress(v) -> None:
         if args.verbose:
             state = "skip" if v.skipped else ("ok" if v.ok else "FAIL")
-            print(f"  [{state:>4}] {v.seconds:6.1f} s  {v.key}" + (f"  -- {v.detail[:200]}" if not v.ok and not v.skipped else ""), flush=True)
+            # A verdict quotes the graded messages: cleaned, so no escape or surrogate of a case reaches the terminal.
+            print(clean(f"  [{state:>4}] {v.seconds:6.1f} s  {v.key}" + (f"  -- {v.detail[:200]}" if not v.ok and not v.skipped else "")), flush=True)
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -58,5 +60,5 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
         catalogue=catalogue,
     )
-    print(verify.format_report(proof, verbose=args.verbose))
+    print(clean(verify.format_report(proof, verbose=args.verbose)))
     return 0 if proof.ok else 1

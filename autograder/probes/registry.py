@@ -80,7 +80,7 @@ def call(name: Any, args: Any) -> Any:
     if name == "__sandbox__":
         return {"notes": _STATE["notes"], "uid": os.getuid(), "pid": os.getpid()}
     if name == "__canary__":
-        return {"problems": canary()}
+        return {"problems": canary(), "layers": _STATE["notes"]}
     if not isinstance(name, str) or name not in _PROBES:
         raise ProbeError("grader", f"unknown probe {name!r}")
     if not isinstance(args, dict):

@@ -19,13 +19,19 @@ from autograder import protocol
 from autograder.config import SANDBOX_UID_POOL
 from autograder.errors import InfrastructureError
 from autograder.installcheck import DELIBERATELY_HIDDEN
-from autograder.sandbox import hardening
+from autograder.sandbox import hardening, view
+from autograder.text import clean, clean_value
 
 
 SUPERVISOR_START_SECONDS = 180  # a fresh interpreter importing torch on a loaded machine
 CANARY_SECONDS = 60
 # The worker's exit status when confining itself failed (before any student code ran).
 WORKER_SETUP_FAILED = 70
+# Text from a worker (strings in a reply, its error, what it printed) is cleaned on arrival
+# (``autograder.text.clean``: valid Unicode, no control or escape sequences) and capped.
+VALUE_TEXT_CAP = 100_000
+ERROR_TEXT_CAP = 8_000
+OUTPUT_TEXT_CAP = 256 * 1024
 
 
 class SandboxError(InfrastructureError):
@@ -72,6 +78,7 @@ class SandboxInfo:
     measures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     uid: int | None = None  # the private uid the workers ran under, when one was claimed
+    layers: list[str] = field(default_factory=list)  # what the canary worker reported in force, as applied or refused
 
 
 class Session:
@@ -90,7 +97,10 @@ class Session:
         if self._lost is not None:
             raise self._lost
         try:
-            protocol.write_frame(self._request_fd, {"probe": probe, "args": args})
+            # The same deadline for the write: a worker that stopped reading its request pipe
+            # (its code answered a request itself, then stalled) would block a plain write forever.
+            # Once a write or read failed, part of a frame may be in a pipe: the session is lost.
+            protocol.write_frame(self._request_fd, {"probe": probe, "args": args}, deadline)
             reply = protocol.read_frame(self._reply_fd, deadline)
         except protocol.ChannelTimeout:
             self._lost = WorkerLost("timeout")
@@ -105,9 +115,9 @@ class Session:
             self._lost = WorkerLost("protocol", "reply is not a mapping with 'ok'")
             raise self._lost
         if reply["ok"] is True:
-            return reply.get("value")
+            return clean_value(reply.get("value"), VALUE_TEXT_CAP)
         error = reply.get("error")
-        raise StudentRaised(error if isinstance(error, dict) else {"message": str(error)})
+        raise StudentRaised(clean_value(error, ERROR_TEXT_CAP) if isinstance(error, dict) else {"message": clean(error, ERROR_TEXT_CAP)})
 
     @property
     def lost(self) -> WorkerLost | None:
@@ -159,6 +169,8 @@ class Sandbox:
             kill_whole_uid=kill_whole_uid and info.sandbox_user is not None,
             hidden_paths=hidden_paths,
             sys_path=sys_path,
+            visible=view.visible_paths(sys_path),
+            hidden_files=view.hidden_files(sys_path, DELIBERATELY_HIDDEN),
         )
         if _trusted_modules_loaded():
             pid = _ZYGOTE.supervisor(child_sock, config)
@@ -197,6 +209,7 @@ class Sandbox:
         try:
             reply = session.call("__canary__", {}, time.monotonic() + CANARY_SECONDS)
             problems = [str(p) for p in (reply or {}).get("problems", ["the canary sent no answer"])]
+            self._record_layers((reply or {}).get("layers", []))
         except WorkerLost as lost:
             problems = [f"the canary worker was lost ({lost.reason}{': ' + lost.detail if lost.detail else ''})"]
         except StudentRaised as exc:
@@ -207,6 +220,11 @@ class Sandbox:
         if problems:
             output = end.output.strip()[-800:]
             raise InfrastructureError("the sandboxed worker cannot do what grading needs: " + "; ".join(problems[:6]) + (f"\nworker output:\n{output}" if output else ""))
+
+    def _record_layers(self, layers: list) -> None:
+        """The layers a worker applied, told by the canary worker before any student code ran."""
+        self.info.layers = [str(n)[:200] for n in layers if isinstance(n, str)][:40]
+        self.info.missing += [n for n in self.info.layers if "refused" in n or "unavailable" in n]
 
     def grader_fault(self, error: dict) -> str | None:
         """Whether a failure the worker reported is the grader's: a file of the interpreter or
@@ -243,7 +261,7 @@ class Sandbox:
             raise SandboxError(f"the sandbox supervisor failed: {exc}") from None
         return SessionEnd(
             ended=reply.get("ended", {}),
-            output=str(reply.get("output", "")),
+            output=clean(reply.get("output", ""), OUTPUT_TEXT_CAP),
             output_bytes=int(reply.get("output_bytes", 0)),
             leftover_processes=int(reply.get("leftover_processes", 0)),
         )
@@ -415,7 +433,8 @@ def _describe(sandbox_user: str | None) -> SandboxInfo:
         missing.append("not root: the worker runs under your own uid, so it can read files you can read")
     measures = ["separate process", "plain-data protocol", "rlimits", "seccomp (no Internet sockets)"]
     if user:
-        measures += [f"uid {user}", "private network and mount namespaces where the kernel allows"]
+        measures += [f"uid {user}", "private network, IPC and mount namespaces and an allowlisted filesystem view where the kernel allows"]
+    measures.append("Landlock where the kernel allows")
     return SandboxInfo(mode="root" if user else "user", sandbox_user=user, measures=measures, missing=missing)
 
 

@@ -25,6 +25,7 @@ PR_SET_CHILD_SUBREAPER = 36
 SECCOMP_MODE_FILTER = 2
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -32,10 +33,10 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
 # Syscall numbers per architecture: (audit arch, socket, memfd_create, ptrace,
-# process_vm_readv, process_vm_writev, io_uring_setup, unshare, setns).
+# process_vm_readv, process_vm_writev, io_uring_setup, unshare, setns, mq_open).
 _ARCH = {
-    "x86_64": (0xC000003E, 41, 319, 101, 310, 311, 425, 272, 308),
-    "aarch64": (0xC00000B7, 198, 279, 117, 270, 271, 425, 97, 268),
+    "x86_64": (0xC000003E, 41, 319, 101, 310, 311, 425, 272, 308, 240),
+    "aarch64": (0xC00000B7, 198, 279, 117, 270, 271, 425, 97, 268, 180),
 }
 
 
@@ -102,19 +103,22 @@ def _current_vm_size() -> int | None:
     return None
 
 
-def unshare_namespaces(hidden_paths: list[str]) -> list[str]:
-    """As root: a private network namespace (no interfaces) and tmpfs over the grader's secrets."""
+def unshare_namespaces() -> list[str]:
+    """As root: private network (no interfaces), IPC (no shared SysV or POSIX objects) and
+    mount namespaces, each recorded as applied or refused."""
     notes = []
-    if _libc.unshare(CLONE_NEWNET) == 0:
-        notes.append("network-namespace")
-    else:
-        notes.append(f"network-namespace refused ({os.strerror(ctypes.get_errno())})")
-    if _libc.unshare(CLONE_NEWNS) != 0:
-        notes.append(f"mount-namespace refused ({os.strerror(ctypes.get_errno())})")
-        return notes
-    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        notes.append(f"mount-namespace refused ({os.strerror(ctypes.get_errno())})")
-        return notes
+    for flag, name in ((CLONE_NEWNET, "network-namespace"), (CLONE_NEWIPC, "ipc-namespace"), (CLONE_NEWNS, "mount-namespace")):
+        if _libc.unshare(flag) == 0:
+            notes.append(name)
+        else:
+            notes.append(f"{name} refused ({os.strerror(ctypes.get_errno())})")
+    if "mount-namespace" in notes and _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        notes[-1] = f"mount-namespace refused ({os.strerror(ctypes.get_errno())})"
+    return notes
+
+
+def hide_paths(hidden_paths: list[str]) -> str:
+    """The fallback view: an empty read-only tmpfs over each of the grader's secret folders."""
     hidden = 0
     for path in hidden_paths:
         if not os.path.isdir(path):
@@ -122,8 +126,15 @@ def unshare_namespaces(hidden_paths: list[str]) -> list[str]:
         rc = _libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
         if rc == 0:
             hidden += 1
-    notes.append(f"hidden-paths:{hidden}")
-    return notes
+    return f"hidden-paths:{hidden}"
+
+
+def no_new_privileges() -> None:
+    """Required by seccomp and Landlock without privilege; no exec can gain privileges after it."""
+    try:
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+    except OSError:
+        pass
 
 
 def drop_privileges(uid: int, gid: int) -> None:
@@ -143,16 +154,18 @@ def die_with_parent() -> None:
 
 
 def install_seccomp() -> str:
-    """Deny Internet sockets, memfd, ptrace and namespace escapes; harmless syscalls are untouched."""
+    """Deny Internet sockets, memfd, ptrace, POSIX message queues and namespace escapes; harmless syscalls are untouched."""
     arch = _ARCH.get(platform.machine())
     if arch is None:
         return f"seccomp unavailable on {platform.machine()}"
-    audit_arch, nr_socket, nr_memfd, nr_ptrace, nr_vmr, nr_vmw, nr_uring, nr_unshare, nr_setns = arch
+    audit_arch, nr_socket, nr_memfd, nr_ptrace, nr_vmr, nr_vmw, nr_uring, nr_unshare, nr_setns, nr_mq_open = arch
     ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     allow = 0x7FFF0000
     deny = 0x00050000 | errno.EACCES
     kill = 0x80000000
-    denied_calls = [nr_memfd, nr_ptrace, nr_vmr, nr_vmw, nr_uring, nr_unshare, nr_setns]
+    # POSIX message queues outlive a worker that has no IPC namespace and cannot be listed
+    # without mounting their filesystem: no honest homework uses them.
+    denied_calls = [nr_memfd, nr_ptrace, nr_vmr, nr_vmw, nr_uring, nr_unshare, nr_setns, nr_mq_open]
     prog: list[tuple[int, int, int, int]] = [
         (ld_abs, 0, 0, 4),                   # A = arch
         (jeq, 1, 0, audit_arch),

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from autograder.sandbox.client import SandboxInfo, SessionEnd, StudentRaised
+from autograder.sandbox.client import ERROR_TEXT_CAP, VALUE_TEXT_CAP, SandboxInfo, SessionEnd, StudentRaised
+from autograder.text import clean_value
 
 
 class InProcessSession:
@@ -26,10 +27,10 @@ class InProcessSession:
 
         try:
             value = self._registry.call(probe, args)
-            # Same plain-data round trip as the sandbox, so checks see identical values.
-            return protocol.decode(protocol.encode({"ok": True, "value": value})[4:])["value"]
+            # Same plain-data round trip (and text cleaning) as the sandbox, so checks see identical values.
+            return clean_value(protocol.decode(protocol.encode({"ok": True, "value": value})[4:])["value"], VALUE_TEXT_CAP)
         except Exception as exc:
-            raise StudentRaised(describe_exception(exc)) from None
+            raise StudentRaised(clean_value(describe_exception(exc), ERROR_TEXT_CAP)) from None
 
     def close(self) -> SessionEnd:
         import sys

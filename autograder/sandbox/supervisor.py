@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import signal
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from autograder import protocol
-from autograder.config import SANDBOX_UID_LOCKS, SANDBOX_UID_POOL, WORLD_WRITABLE
-from autograder.sandbox import hardening
+from autograder.config import SANDBOX_UID_LOCKS, SANDBOX_UID_POOL
+from autograder.sandbox import hardening, leftovers
 from autograder.sandbox.worker import WorkerSpec, run as run_worker
+from autograder.walk import remove_tree
 
 OUTPUT_CAP = 64 * 1024
 
@@ -33,6 +33,8 @@ class SupervisorConfig:
     kill_whole_uid: bool
     hidden_paths: list[str]
     sys_path: list[str]
+    visible: list[str] = field(default_factory=list)
+    hidden_files: list[str] = field(default_factory=list)
 
 
 def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa: F821
@@ -43,8 +45,13 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
     user = _lookup(config.sandbox_user)
     private = _claim_private_uid() if user is not None else None
     if private is not None:
-        user = (private, user[1])
+        # A group of its own too: then the staged submission is readable by this grader's
+        # workers only, not by another grader's (which share the sandbox user's group).
+        user = (private, private)
         config.kill_whole_uid = True  # nobody else runs under this uid
+        _readable_only_by_group(config.submission_dir, private)
+    # Only where a worker cannot have private namespaces does anything it writes reach the host.
+    shared_folders = leftovers.world_writable_folders() if private is not None and not _namespaces_work() else []
     sessions: dict[int, dict] = {}
     counter = 0
     fd = sock.fileno()
@@ -70,7 +77,7 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
                 if session is None:
                     protocol.write_frame(fd, {"ok": False})
                 else:
-                    protocol.write_frame(fd, _close(session, user))
+                    protocol.write_frame(fd, _close(session, user, shared_folders))
             else:
                 break
     except BaseException:
@@ -78,7 +85,7 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
     finally:
         for session in sessions.values():
             try:
-                _close(session, user)
+                _close(session, user, shared_folders)
             except BaseException:
                 pass
         os._exit(code)
@@ -114,23 +121,28 @@ def _claim_private_uid() -> int | None:
     return None
 
 
-def _remove_files_of_uid(uid: int) -> None:
-    """Delete what the worker's private uid left in the world-writable folders (nobody else owns it)."""
-    for root in WORLD_WRITABLE:
-        try:
-            entries = list(os.scandir(root))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != uid:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                pass
+def _readable_only_by_group(folder: str, gid: int) -> None:
+    """Hand the staged submission (a flat folder of copied files) to root:gid, 0750 and 0640."""
+    try:
+        os.chown(folder, 0, gid)
+        os.chmod(folder, 0o750)
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False):
+                os.chown(entry.path, 0, gid)
+                os.chmod(entry.path, 0o640)
+    except OSError:
+        pass
+
+
+def _namespaces_work() -> bool:
+    """Whether a child of this process may unshare IPC and mount namespaces (then nothing a
+    worker writes or creates outside its scratch folder outlives it)."""
+    pid = os.fork()
+    if pid == 0:
+        ok = hardening.unshare_namespaces()
+        os._exit(0 if all(n in ok for n in ("ipc-namespace", "mount-namespace")) else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def _lookup(name: str | None) -> tuple[int, int] | None:
@@ -143,8 +155,11 @@ def _lookup(name: str | None) -> tuple[int, int] | None:
 def _open(config: SupervisorConfig, user: tuple[int, int] | None, counter: int, request: dict) -> tuple[dict, list[int]]:
     scratch = os.path.join(config.base_dir, f"scratch-{counter}")
     os.mkdir(scratch, 0o700)
+    new_root = None
     if user is not None:
         os.chown(scratch, *user)
+        new_root = os.path.join(config.base_dir, f"root-{counter}")
+        os.mkdir(new_root, 0o700)
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
     output = tempfile.TemporaryFile(dir=config.base_dir)
@@ -161,16 +176,19 @@ def _open(config: SupervisorConfig, user: tuple[int, int] | None, counter: int, 
         gid=user[1] if user else None,
         hidden_paths=config.hidden_paths,
         sys_path=config.sys_path,
+        new_root=new_root,
+        visible=config.visible,
+        hidden_files=config.hidden_files,
     )
     pid = os.fork()
     if pid == 0:
         run_worker(spec)
     os.close(req_r)
     os.close(rep_w)
-    return {"pid": pid, "kill_whole_uid": config.kill_whole_uid, "scratch": scratch, "output": output, "started": time.monotonic()}, [req_w, rep_r]
+    return {"pid": pid, "kill_whole_uid": config.kill_whole_uid, "scratch": scratch, "new_root": new_root, "output": output, "started": time.monotonic()}, [req_w, rep_r]
 
 
-def _close(session: dict, user: tuple[int, int] | None) -> dict:
+def _close(session: dict, user: tuple[int, int] | None, shared_folders: list[str] = ()) -> dict:
     pid = session["pid"]
     status = _status_if_exited(pid)
     if status is None:
@@ -179,14 +197,20 @@ def _close(session: dict, user: tuple[int, int] | None) -> dict:
         except ProcessLookupError:
             pass
         _, status = os.waitpid(pid, 0)
-    leftovers = _kill_descendants(user if session["kill_whole_uid"] else None)
+    killed = _kill_descendants(user if session["kill_whole_uid"] else None)
     if user is not None and session["kill_whole_uid"] and user[0] in SANDBOX_UID_POOL:
-        _remove_files_of_uid(user[0])
+        leftovers.remove_ipc_of_uid(user[0])
+        leftovers.remove_entries_of_uid(user[0], shared_folders, remove_tree)
+    if session.get("new_root"):
+        try:
+            os.rmdir(session["new_root"])  # its mounts went with the worker's namespace
+        except OSError:
+            pass
     output = session["output"]
     data = os.pread(output.fileno(), OUTPUT_CAP + 1, 0)
     size = os.fstat(output.fileno()).st_size
     output.close()
-    shutil.rmtree(session["scratch"], ignore_errors=True)
+    remove_tree(session["scratch"])  # never raises: whatever the worker built there cannot stop the supervisor
     if os.WIFSIGNALED(status):
         ended = {"signal": os.WTERMSIG(status)}
     else:
@@ -194,7 +218,7 @@ def _close(session: dict, user: tuple[int, int] | None) -> dict:
     return {
         "ok": True,
         "ended": ended,
-        "leftover_processes": leftovers,
+        "leftover_processes": killed,
         "output": data[:OUTPUT_CAP].decode("utf-8", "replace"),
         "output_bytes": size,
     }

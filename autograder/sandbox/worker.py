@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from autograder import protocol
-from autograder.sandbox import hardening
+from autograder.sandbox import hardening, landlock, view
 
 TRACEBACK_CHARS = 3000
 FILE_LIMIT_MB = 64
@@ -38,6 +38,9 @@ class WorkerSpec:
     gid: int | None = None
     hidden_paths: list[str] = field(default_factory=list)
     sys_path: list[str] = field(default_factory=list)
+    new_root: str | None = None  # an empty folder for the allowlisted view (as root)
+    visible: list[str] = field(default_factory=list)  # what the view holds, read-only
+    hidden_files: list[str] = field(default_factory=list)  # files inside ``visible`` that stay unreadable
 
 
 def run(spec: WorkerSpec) -> "NoReturn":  # noqa: F821
@@ -45,6 +48,10 @@ def run(spec: WorkerSpec) -> "NoReturn":  # noqa: F821
     try:
         confine(spec)
     except BaseException:  # no student code has run yet: the grader's setup failed
+        try:  # the canary's message shows it (the output file is the supervisor's, not a student's)
+            os.write(1, traceback.format_exc(limit=6).encode("utf-8", "replace")[-3000:])
+        except OSError:
+            pass
         os._exit(70)
     code = 0
     try:
@@ -73,11 +80,14 @@ def confine(spec: WorkerSpec) -> None:
         signal.signal(sig, signal.SIG_DFL)
     notes = []
     if spec.uid is not None:
-        notes += hardening.unshare_namespaces(spec.hidden_paths)
+        notes += _private_view(spec)
         hardening.drop_privileges(spec.uid, spec.gid if spec.gid is not None else spec.uid)
         notes.append("uid")
     hardening.die_with_parent()
     notes += hardening.set_limits(spec.cpu_seconds, spec.memory_bytes, spec.file_bytes, spec.open_files, spec.processes)
+    hardening.no_new_privileges()
+    allowlisted = "filesystem-allowlist" in notes
+    notes.append(landlock.restrict(_landlock_readable(spec, allowlisted), [spec.scratch, *(view.PRIVATE_TMPFS if allowlisted else ())], [f"/dev/{d}" for d in view.DEVICES]))
     notes.append(hardening.install_seccomp())
     os.environ.clear()
     os.environ.update(
@@ -109,6 +119,34 @@ def confine(spec: WorkerSpec) -> None:
     from autograder.probes import registry
 
     registry.configure(spec.submission_dir, notes)
+
+
+def _private_view(spec: WorkerSpec) -> list[str]:
+    """As root: private network, IPC and mount namespaces, then the allowlisted filesystem view.
+
+    Where the kernel refuses the view (a container without the privilege), the grader's
+    secret folders are hidden one by one instead, and the note says so.
+    """
+    notes = hardening.unshare_namespaces()
+    if "mount-namespace" not in notes:
+        return notes
+    if spec.new_root is not None:
+        try:
+            view.enter(spec.new_root, spec.visible, spec.hidden_files, [spec.submission_dir], [spec.scratch])
+            view.mount_proc(spec.new_root)
+            view.seal(spec.new_root)
+            return notes + ["filesystem-allowlist", "proc-own-processes-only"]
+        except OSError as exc:
+            notes.append(f"filesystem-allowlist refused ({exc})")
+    notes.append(hardening.hide_paths(spec.hidden_paths))
+    return notes
+
+
+def _landlock_readable(spec: WorkerSpec, private_proc: bool) -> list[str]:
+    """The view's files, and of /proc what libraries read (threadpoolctl reads its own maps):
+    all of it where it shows only this worker's processes, else this process's own folder."""
+    own = ["/proc"] if private_proc else [os.path.realpath("/proc/self"), "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/sys/devices/system/cpu"]
+    return view.carve(list(spec.visible) + [spec.submission_dir], spec.hidden_files) + own
 
 
 def _only_the_students_warnings(submission_dir: str) -> None:

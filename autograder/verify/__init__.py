@@ -16,6 +16,7 @@ import shutil
 import time
 from typing import Callable, Iterable
 
+from autograder.walk import remove_tree
 from autograder.verify.catalogue import (
     ADVERSARIAL_DIR,
     Catalogue,
@@ -174,5 +175,5 @@ def prove(
             after = grade_many([honest_fixture(catalogue.parts)], catalogue.parts, 1, workroot)[0]
             checks.append(("reference still gets full marks after the attacks", after.ok, after.detail))
     finally:
-        shutil.rmtree(workroot, ignore_errors=True)
+        remove_tree(workroot)
     return Proof(verdicts, [(f, why) for f, why in catalogue.pending if f.kind in set(kinds)], checks, time.monotonic() - started)

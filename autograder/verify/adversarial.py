@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from autograder.config import PROJECT_ROOT
+from autograder.walk import remove_tree
 from autograder.verify.building import build_submission
 from autograder.verify.catalogue import REFERENCE, Fixture, graded_parts, in_parts
 from autograder.verify.folders import _traversable, traversable_folder
@@ -32,6 +33,9 @@ from autograder.verify.instruments import (
     case_processes,
     descendants,
     grader_state,
+    ipc_of_uids,
+    plant_solutions,
+    planted_folders,
     sandbox_uid,
     state_changes,
 )
@@ -114,6 +118,9 @@ def run_case(fixture: Fixture, only: tuple[str, ...], workdir: Path, state_befor
             "REFERENCE": str(REFERENCE),
             "RUBRIC": str(PROJECT_ROOT / "autograder" / "rubric.toml"),
         }
+        if opts.get("plant"):
+            planted = plant_solutions(token)
+            subs["PLANT"] = str(planted)
         submission = build_submission(fixture, workdir / "submission", subs)
         pre = opts.get("pre_results")
         if pre == "symlink":
@@ -207,14 +214,18 @@ def run_case(fixture: Fixture, only: tuple[str, ...], workdir: Path, state_befor
             obs.problems.append(f"grader state: {change}")
         files = _files_of_uid(uid, wall_start)
         if files:
-            obs.notes.append(f"left {len(files)} file(s) in world-writable folders (removed): {', '.join(files[:4])}")
+            obs.problems.append(f"left {len(files)} file(s) in the host's world-writable folders (removed): {', '.join(files[:4])}")
             _remove_paths(files)
         for root in ("/tmp", "/dev/shm"):
             _remove_paths(str(p) for p in Path(root).glob(f"hw7verify-{token}*"))
+        for leftover in ipc_of_uids(uid):
+            obs.problems.append(f"a SysV IPC object outlived the grading: {leftover}")
     except Exception:
         obs.error = traceback.format_exc(limit=8)
     finally:
         listener.close()
+        for folder in planted_folders(token):
+            shutil.rmtree(folder, ignore_errors=True)
     obs.seconds = time.monotonic() - started
     return obs
 
@@ -261,7 +272,7 @@ def run_cases(fixtures: list[Fixture], parts: dict[str, tuple[str, ...]], workro
         try:
             return run_cases(fixtures, parts, workroot, progress)
         finally:
-            shutil.rmtree(workroot, ignore_errors=True)
+            remove_tree(workroot)
     verdicts = []
     for i, f in enumerate(fixtures):
         only = graded_parts(f, parts)
@@ -269,7 +280,7 @@ def run_cases(fixtures: list[Fixture], parts: dict[str, tuple[str, ...]], workro
         for attempt in range(1, RETRIES + 1):
             folder = workroot / f"case-{i:03d}-{f.name}-{attempt}"
             obs = run_case(f, only, folder)
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_tree(folder)  # a case's folder may hold a 1,100-deep chain: never shutil.rmtree
             v = judge(f, obs, only)
             if not foreign_kill_suspected(f, v):
                 break

@@ -90,10 +90,42 @@ def _build_symlinked_module(fixture: Fixture, dest: Path, subs: dict[str, str]) 
     return dest
 
 
+def _chain(top: Path, depth: int, name: str, leaf: tuple[str, bytes] | None = None) -> None:
+    """``depth`` nested folders under ``top``, made by descriptor (paths past PATH_MAX are fine)."""
+    top.mkdir(parents=True, exist_ok=True)
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir(name, 0o755, dir_fd=fd)
+            child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        if leaf is not None:
+            out = os.open(leaf[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=fd)
+            try:
+                os.write(out, leaf[1])
+            finally:
+                os.close(out)
+    finally:
+        os.close(fd)
+
+
+def _build_deep_submission_folder(fixture: Fixture, dest: Path, subs: dict[str, str]) -> Path:
+    """The module moved 1,100 folders deep, plus a chain of 200-character names longer than
+    PATH_MAX holding another copy (recursive walks raise RecursionError on the first)."""
+    module = dest / f"{fixture.module}.py"
+    code = module.read_bytes()
+    module.unlink()
+    _chain(dest / "nested", 1100, "d", leaf=(module.name, code))
+    _chain(dest / "long", 30, "L" * 200, leaf=(module.name, code))
+    return dest
+
+
 BUILDERS: dict[str, Callable[[Fixture, Path, dict[str, str]], Path]] = {
     "symlinked_module": _build_symlinked_module,
     "zip_slip": _build_zip_slip,
     "zip_bomb": _build_zip_bomb,
     "not_a_zip": _build_not_a_zip,
     "hostile_names": _build_hostile_names,
+    "deep_submission_folder": _build_deep_submission_folder,
 }

@@ -108,7 +108,7 @@ _VARIANT_FIELDS = {"name", "description", "module", "patches", "folder", "defaul
 _CASE_FIELDS = {
     "description", "module", "modules", "base", "only", "requires_root", "default", "append", "prepend",
     "patches", "expect", "builder", "timeout", "deadline", "hidden", "settle", "zip", "pre_results",
-    "child_timeout", "notes", "known_weakness",
+    "child_timeout", "notes", "known_weakness", "plant",
 }
 _EXPECT_FIELDS = {"outcome", "fails", "messages", "absent"}
 

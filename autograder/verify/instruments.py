@@ -12,6 +12,7 @@ import threading
 from typing import Iterable
 
 from autograder.config import DEFAULT_SANDBOX_USER, PROJECT_ROOT, SANDBOX_UID_POOL, WORLD_WRITABLE
+from autograder.walk import remove_tree
 
 
 class SandboxUids:
@@ -219,15 +220,27 @@ class LoopbackListener:
         self.udp.close()
 
 
-def _files_of_uid(uid: int | None, since: float, roots: Iterable[str] = WORLD_WRITABLE) -> list[str]:
-    """Entries the sandbox uid created in the world-writable folders during a case.
+_WORLD_WRITABLE: list[str] = []
+
+
+def world_writable() -> list[str]:
+    """Every world-writable folder of this host (found once per process: a walk takes seconds)."""
+    if not _WORLD_WRITABLE:
+        from autograder.sandbox.leftovers import world_writable_folders
+
+        _WORLD_WRITABLE.extend(sorted(set(WORLD_WRITABLE) | set(world_writable_folders())))
+    return _WORLD_WRITABLE
+
+
+def _files_of_uid(uid: int | None, since: float, roots: Iterable[str] | None = None) -> list[str]:
+    """Entries the sandbox uid created in the host's world-writable folders during a case.
 
     Only the top level is scanned: below it, only the uid's own folders are writable
     (its per-check scratch folders live in the grader's work folder and are removed by it)."""
     if uid is None:
         return []
     found = []
-    for root in roots:
+    for root in world_writable() if roots is None else roots:
         try:
             names = os.listdir(root)
         except OSError:
@@ -247,8 +260,63 @@ def _remove_paths(paths: Iterable[str]) -> None:
     for path in sorted(paths, key=len, reverse=True):
         try:
             if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
+                remove_tree(path)  # iterative: a deep chain a worker left is removed too
             else:
                 os.unlink(path)
         except OSError:
             pass
+
+
+def ipc_of_uids(uids) -> list[str]:
+    """SysV shared memory, message queues and semaphores owned by a sandbox uid, anywhere."""
+    if uids is None:
+        return []
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as handle:
+                header = handle.readline().split()
+                rows = [line.split() for line in handle]
+        except OSError:
+            continue
+        col = header.index("uid") if "uid" in header else None
+        for row in rows:
+            if col is not None and len(row) > col and row[col].isdigit() and int(row[col]) in uids:
+                found.append(f"{kind} id {row[1]} key {row[0]} of uid {row[col]}")
+    return found
+
+
+def plant_solutions(token: str) -> str:
+    """World-readable copies of the solutions where careless hosts leave them: a clone in /tmp,
+    a build zip, an instructor's readable home, and another grader's staged submission as
+    an older layout left it (0711 folder, 0755 submission). Returns the clone's folder."""
+    import zipfile
+
+    from autograder.verify.catalogue import REFERENCE
+
+    clone = f"/tmp/hw7plant-{token}"
+    home = f"/home/hw7plant-{token}"
+    staged = f"/tmp/hw7grade-plant{token}"
+    for folder in (clone, home):
+        os.makedirs(os.path.join(folder, "reference"), mode=0o755, exist_ok=True)
+        os.chmod(folder, 0o755)
+        os.chmod(os.path.join(folder, "reference"), 0o755)
+        with zipfile.ZipFile(os.path.join(folder, "autograder.zip"), "w") as archive:
+            for name in sorted(os.listdir(REFERENCE)):
+                if name.endswith(".py"):
+                    shutil.copy(os.path.join(REFERENCE, name), os.path.join(folder, "reference", name))
+                    os.chmod(os.path.join(folder, "reference", name), 0o644)
+                    archive.write(os.path.join(REFERENCE, name), "reference/" + name)
+        os.chmod(os.path.join(folder, "autograder.zip"), 0o644)
+    os.makedirs(os.path.join(staged, "submission"), exist_ok=True)
+    os.chmod(staged, 0o711)
+    os.chmod(os.path.join(staged, "submission"), 0o755)
+    path = os.path.join(staged, "submission", "q_rnn_and_grad.py")
+    with open(path, "w") as handle:
+        handle.write(f"# CLASSMATE_SECRET_{token}: another student's code\n")
+    os.chmod(path, 0o644)
+    return clone
+
+
+def planted_folders(token: str) -> list[str]:
+    return [f"/tmp/hw7plant-{token}", f"/home/hw7plant-{token}", f"/tmp/hw7grade-plant{token}"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from autograder.config import PROJECT_ROOT
+from autograder.walk import walk
 from autograder.verify.catalogue import REFERENCE, TEMPLATE
 from autograder.verify.schema import validate
 
@@ -97,12 +98,14 @@ def leaked_secrets(results_text: str, submission_texts: Iterable[str]) -> list[s
 def _submission_texts(path: Path) -> list[str]:
     texts = []
     if path.is_dir():
-        for item in path.rglob("*"):
-            try:
-                if item.is_file() and not item.is_symlink() and item.stat().st_size < 2_000_000:
-                    texts.append(item.read_text(encoding="utf-8", errors="replace"))
-            except OSError:
-                pass
+        for folder, _, names in walk(path):  # iterative and bounded: a case may nest 1,100 folders
+            for name in names:
+                item = Path(folder) / name
+                try:
+                    if item.is_file() and not item.is_symlink() and item.stat().st_size < 2_000_000:
+                        texts.append(item.read_text(encoding="utf-8", errors="replace"))
+                except OSError:
+                    pass
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():

@@ -107,10 +107,17 @@ def judge(fixture: Fixture, obs: Observation, only: tuple[str, ...]) -> Verdict:
             expect_ok = False
             detail.append(f"{check_id}: message lacks {needle!r}: {_first_line(messages.get(check_id, ''))}")
     if fixture.kind == "adversarial" and obs.results is not None:
+        # Looked for in the file's JSON text and in its strings as decoded (json.dumps shows a
+        # control character as \u001b: a needle such as ESC itself is found only there), and in
+        # the messages the grader reported (the table it prints).
         text = json.dumps(obs.results)
+        decoded = "\n".join(_strings(obs.results))
+        graded = "\n".join(str(o.get("message", "")) for o in obs.outcomes)
         for needle in fixture.options.get("expect", {}).get("absent", []):
-            if needle in text:
+            if needle in text or needle in decoded:
                 problems.append(f"{needle!r} appears in results.json")
+            elif needle in graded:
+                problems.append(f"{needle!r} appears in the graded messages")
     contained = not problems
     if fixture.kind in ("mutant", "variant"):
         v.caught = (bool(lost) if fixture.kind == "mutant" else expect_ok) and not problems
@@ -130,6 +137,21 @@ def judge(fixture: Fixture, obs: Observation, only: tuple[str, ...]) -> Verdict:
                 detail.append("the documented weakness no longer reproduces: remove known_weakness from its case.toml")
     v.detail = "; ".join(detail + problems)
     return v
+
+
+def _strings(value) -> list[str]:
+    """Every string in a JSON value (keys too), iteratively."""
+    out, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.extend(k for k in item if isinstance(k, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
 
 
 def _grader_error_prefix() -> str:

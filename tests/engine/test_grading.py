@@ -133,7 +133,7 @@ def test_the_worker_runs_as_the_sandbox_user_and_sees_no_reference_rubric_or_net
     output = {t["number"]: t["output"] for t in results["tests"]}["1c.1"]
     uid, gid = (int(v) for v in re.search(r"uid=(\d+) gid=(\d+)", output).groups())
     assert uid in SANDBOX_UID_POOL and uid == results["extra_data"]["sandbox"]["uid"], "a private uid of this grader's own"
-    assert gid == pwd.getpwnam("hw7sandbox").pw_gid
+    assert gid == uid != pwd.getpwnam("hw7sandbox").pw_gid, "a private group too: another grader's workers cannot read this one's submission"
     assert "READ" not in output and output.count("denied") == 3
     assert "NET blocked" in output
     assert results["extra_data"]["sandbox"]["user"] == "hw7sandbox"

@@ -75,15 +75,25 @@ def test_a_venv_reached_through_a_link_in_a_closed_folder_grades_normally(tmp_pa
 
 
 @ROOT_ONLY
-def test_without_the_real_path_the_worker_canary_finds_the_fonts_it_cannot_read(tmp_path):
-    # The same link, with the re-run through the real path turned off: before any student code
-    # runs, the canary draws a figure, fails to open matplotlib's fonts, and nobody is graded.
+def test_without_the_real_path_the_fonts_are_reached_through_the_view_or_the_canary_says_why(tmp_path):
+    # The same link, with the re-run through the real path turned off. Where the worker has its
+    # allowlisted view, the view holds the link itself (and not the closed folder's content), so
+    # matplotlib's fonts open and 3a.7 is graded. Elsewhere the canary draws a figure before any
+    # student code runs, fails to open the fonts, and nobody is graded.
+    from tests.engine.test_containment import namespaces_offered
+
     link = closed_folder(tmp_path) / ".venv"
     link.symlink_to(VENV)
+    (link.parent / "secret.txt").write_text("nobody's business")
     results = tmp_path / "results.json"
     env = dict(os.environ, HW7_REAL_PREFIX=str(VENV))
     proc = grade(str(link / "bin" / "python"), SAMPLE, results, "--only", "3a.7", env=env)
-    assert_not_graded(proc, results, "drawing a figure failed: PermissionError")
+    if namespaces_offered():
+        assert proc.returncode == 0, proc.stderr
+        tests = {t["number"]: t for t in json.loads(results.read_text())["tests"]}
+        assert tests["3a.7"]["score"] == tests["3a.7"]["max_score"], tests["3a.7"]["output"]
+    else:
+        assert_not_graded(proc, results, "drawing a figure failed: PermissionError")
 
 
 @ROOT_ONLY

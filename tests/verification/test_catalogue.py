@@ -28,7 +28,7 @@ def test_catalogue_is_big_enough() -> None:
 @pytest.mark.parametrize("fixture", [f for f in verify.load_fixture_files() if f.kind != "adversarial" or not f.options.get("builder")], ids=lambda f: f.key)
 def test_every_fixture_builds(fixture: verify.Fixture, tmp_path: Path) -> None:
     """Patches apply exactly once; a mutant changes its module; builds write only into their folder."""
-    subs = {k: f"/nonexistent/{k.lower()}" for k in ("RESULTS", "RESULTS_DIR", "CANARY", "MARKER", "HEARTBEAT", "PROJECT", "REFERENCE", "RUBRIC")}
+    subs = {k: f"/nonexistent/{k.lower()}" for k in ("RESULTS", "RESULTS_DIR", "CANARY", "MARKER", "HEARTBEAT", "PROJECT", "REFERENCE", "RUBRIC", "PLANT")}
     subs.update(TOKEN="0" * 12, PORT="9", UDP_PORT="9")
     built = verify.build_submission(fixture, tmp_path / "sub", subs)
     assert built.exists()

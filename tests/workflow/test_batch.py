@@ -236,3 +236,57 @@ def test_an_infrastructure_error_is_an_error_row_with_no_points_not_a_zero(tmp_p
     batch.write_csv(new, [outcome], ["1", "2"])
     lines = batch.compare(old, new)
     assert lines[0].startswith("error    Ada (1): not comparable [status ok -> error: infrastructure")
+
+
+CLASSMATE_ATTACK = '''
+import glob as _glob, os as _os
+def _steal():
+    targets = [@@TARGETS@@]
+    for pid in [p for p in _os.listdir("/proc") if p.isdigit()]:
+        for what in ("cmdline", "environ"):
+            try:
+                data = open(f"/proc/{pid}/{what}", "rb").read(2000)
+            except OSError:
+                continue
+            if b"submission_301" in data or b"grades.csv" in data:
+                print("STOLEN<<", pid, what, data[:100], flush=True)
+    for pattern in targets:
+        for path in _glob.glob(pattern)[:20]:
+            try:
+                data = open(path, "rb").read(2000)
+            except OSError:
+                continue
+            print("STOLEN<<", path, data[:100], flush=True)
+_steal()
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the worker's uid and view need root")
+def test_a_classmates_code_results_and_records_are_out_of_reach_during_batch(tmp_path):
+    from autograder.verify.folders import traversable_folder
+
+    base = traversable_folder("hw7batch-")  # world-traversable, as a careless export folder is
+    try:
+        export, out = base / "export", base / "out"
+        (export / "submission_301").mkdir(parents=True)
+        (export / "submission_302").mkdir(parents=True)
+        for folder in (export, export / "submission_301", export / "submission_302"):
+            folder.chmod(0o755)
+        honest = (REFERENCE / "q_rnn_and_grad.py").read_text() + "\n# CLASSMATE_SECRET_301\n"
+        (export / "submission_301" / "q_rnn_and_grad.py").write_text(honest)
+        (export / "submission_metadata.yml").write_text("submission_301:\n  :submitters:\n  - :name: Victim Student\n    :sid: '301'\n    :email: victim@example.edu\n")
+        targets = ", ".join(repr(str(p)) for p in (export / "submission_301" / "*", export / "submission_metadata.yml", out / "submission_301" / "*", out / "grades.csv"))
+        attack = (REFERENCE / "q_rnn_and_grad.py").read_text() + CLASSMATE_ATTACK.replace("@@TARGETS@@", targets)
+        (export / "submission_302" / "q_rnn_and_grad.py").write_text(attack)
+        for path in export.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        result = cli("batch", str(export), "--out", str(out), "--jobs", "2", "--only", "1c")
+        assert result.returncode == 0, result.stdout + result.stderr
+        rows = {r["submission"]: r for r in read_csv(out / "grades.csv")}
+        assert rows["submission_301"]["1c"] == "3" and rows["submission_302"]["1c"] == "3", rows
+        stolen = (out / "submission_302" / "results.json").read_text()
+        assert "STOLEN<<" not in stolen and "CLASSMATE_SECRET" not in stolen and "victim@" not in stolen
+        assert out.stat().st_mode & 0o077 == 0 and (out / "grades.csv").stat().st_mode & 0o077 == 0
+        assert (out / "submission_301" / "results.json").stat().st_mode & 0o077 == 0
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
