@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+import yaml
+
 from autograder import __version__
 from autograder.cli import ARGUMENTS_ON_STDIN
 from autograder.config import PROJECT_ROOT
@@ -49,187 +51,28 @@ KILL_MARGIN_SECONDS = 120.0
 STATE = "batch.json"
 
 
-# --------------------------------------------------------------------------- YAML subset
+# --------------------------------------------------------------------------- metadata
 
 
 class YamlError(ValueError):
-    """The metadata file uses YAML this small parser does not read."""
+    """The metadata file is not YAML that PyYAML's safe loader reads."""
+
+
+class _StringsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with every scalar kept a string (a student id such as 00123 keeps its
+    zeros, a date stays as Gradescope wrote it); only an empty value, ``~`` and null are None."""
+
+
+_StringsLoader.yaml_implicit_resolvers = {}
+_StringsLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 
 
 def parse_yaml(text: str) -> Any:
-    """Parse the block-style YAML subset Gradescope's export writes (mappings, lists, scalars).
-
-    Scalars stay strings ('' and "" quoting understood; ~ and null become None), so a
-    student id such as 00123 keeps its zeros. Flow collections other than [] and {}
-    and anchors are kept as plain strings. Comments and '---' are ignored.
-    """
-    lines: list[tuple[int, str]] = []
-    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    i = 0
-    while i < len(raw):
-        line = raw[i].rstrip()
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith("#") or stripped in ("---", "...") or stripped.startswith("%"):
-            i += 1
-            continue
-        if "\t" in line[: len(line) - len(stripped)]:
-            raise YamlError(f"line {i + 1}: tabs in indentation")
-        lines.append((len(line) - len(stripped), _strip_comment(stripped)))
-        # block scalars (| or >): swallow the more-indented lines that follow as text
-        if re.search(r"(^|:\s|^-\s)[|>][-+]?\s*$", stripped):
-            indent = len(line) - len(stripped)
-            block = []
-            i += 1
-            while i < len(raw) and (not raw[i].strip() or len(raw[i]) - len(raw[i].lstrip(" ")) > indent):
-                block.append(raw[i].strip())
-                i += 1
-            lines[-1] = (indent, re.sub(r"[|>][-+]?\s*$", "", lines[-1][1]) + _quote("\n".join(block).strip()))
-            continue
-        i += 1
-    if not lines:
-        return None
-    value, pos = _parse_block(lines, 0, lines[0][0])
-    if pos != len(lines):
-        raise YamlError(f"unexpected indentation near {lines[pos][1]!r}")
-    return value
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _strip_comment(text: str) -> str:
-    quote = None
-    for k, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"" and (k == 0 or text[k - 1] in " :-[{,"):
-            quote = ch
-        elif ch == "#" and k > 0 and text[k - 1] == " ":
-            return text[:k].rstrip()
-    return text
-
-
-def _parse_block(lines: list[tuple[int, str]], pos: int, indent: int) -> tuple[Any, int]:
-    if lines[pos][1].startswith("- ") or lines[pos][1] == "-":
-        return _parse_list(lines, pos, indent)
-    return _parse_map(lines, pos, indent)
-
-
-def _parse_list(lines, pos, indent):
-    items = []
-    while pos < len(lines) and lines[pos][0] == indent and (lines[pos][1].startswith("- ") or lines[pos][1] == "-"):
-        rest = lines[pos][1][1:].lstrip(" ")
-        if not rest:
-            pos += 1
-            if pos < len(lines) and lines[pos][0] > indent:
-                value, pos = _parse_block(lines, pos, lines[pos][0])
-            else:
-                value = None
-            items.append(value)
-            continue
-        inner = indent + (len(lines[pos][1]) - len(rest))
-        if _split_key(rest) is not None or rest.startswith("- "):
-            # "- key: value" opens a mapping (or list) whose first line is on the dash's line
-            lines[pos] = (inner, rest)
-            value, pos = _parse_block(lines, pos, inner)
-        else:
-            value = _scalar(rest)
-            pos += 1
-        items.append(value)
-    return items, pos
-
-
-def _parse_map(lines, pos, indent):
-    mapping: dict[str, Any] = {}
-    while pos < len(lines) and lines[pos][0] == indent:
-        text = lines[pos][1]
-        split = _split_key(text)
-        if split is None:
-            raise YamlError(f"expected 'key: value', got {text!r}")
-        key, rest = split
-        pos += 1
-        if rest:
-            mapping[key] = _scalar(rest)
-        elif pos < len(lines) and (lines[pos][0] > indent or (lines[pos][0] == indent and lines[pos][1].startswith("- "))):
-            mapping[key], pos = _parse_block(lines, pos, lines[pos][0])
-        else:
-            mapping[key] = None
-    return mapping, pos
-
-
-def _split_key(text: str) -> tuple[str, str] | None:
-    """'key: value' -> (key, value); also Ruby-symbol keys such as ':name: Jane'."""
-    if text[:1] in "'\"":
-        end = _closing_quote(text)
-        if end is None or not text[end + 1 :].lstrip().startswith(":"):
-            return None
-        key = _scalar(text[: end + 1])
-        rest = text[end + 1 :].lstrip()[1:].strip()
-        return str(key), rest
-    if text.startswith("- "):
-        return None
-    start = 1 if text.startswith(":") else 0
-    for k in range(start, len(text)):
-        if text[k] == ":" and (k + 1 == len(text) or text[k + 1] == " "):
-            key = text[:k].strip()
-            if not key:
-                return None
-            return key, text[k + 1 :].strip()
-    return None
-
-
-def _closing_quote(text: str) -> int | None:
-    quote = text[0]
-    k = 1
-    while k < len(text):
-        if quote == "'" and text[k] == "'":
-            if k + 1 < len(text) and text[k + 1] == "'":
-                k += 2
-                continue
-            return k
-        if quote == '"':
-            if text[k] == "\\":
-                k += 2
-                continue
-            if text[k] == '"':
-                return k
-        k += 1
-    return None
-
-
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "/": "/", " ": " ", "e": "\x1b", "a": "\a", "b": "\b", "N": "\u0085", "_": "\u00a0"}
-
-
-def _scalar(text: str) -> Any:
-    text = text.strip()
-    if text in ("~", "null", "Null", "NULL"):
-        return None
-    if text == "[]":
-        return []
-    if text == "{}":
-        return {}
-    if text[:1] == "'" and text.endswith("'") and len(text) >= 2:
-        return text[1:-1].replace("''", "'")
-    if text[:1] == '"' and text.endswith('"') and len(text) >= 2:
-        body, out, k = text[1:-1], [], 0
-        while k < len(body):
-            ch = body[k]
-            if ch == "\\" and k + 1 < len(body):
-                nxt = body[k + 1]
-                width = {"x": 2, "u": 4, "U": 8}.get(nxt)
-                if width and re.fullmatch(r"[0-9a-fA-F]{%d}" % width, body[k + 2 : k + 2 + width] or ""):
-                    out.append(chr(int(body[k + 2 : k + 2 + width], 16)))
-                    k += 2 + width
-                    continue
-                out.append(_ESCAPES.get(nxt, nxt))
-                k += 2
-                continue
-            out.append(ch)
-            k += 1
-        return "".join(out)
-    return text
+    """Gradescope's submission_metadata.yml (Ruby-style ``:key:`` mappings) as plain data."""
+    try:
+        return yaml.load(text, Loader=_StringsLoader)  # noqa: S506 - a safe loader, resolvers trimmed
+    except yaml.YAMLError as exc:
+        raise YamlError(str(exc).replace("\n", " ")[:300]) from None
 
 
 # --------------------------------------------------------------------------- discovery

@@ -56,7 +56,7 @@ submission_999:
 """
 
 
-def test_yaml_subset_reads_gradescope_metadata():
+def test_metadata_reads_gradescope_export_with_ids_and_dates_kept_as_written():
     data = batch.parse_yaml(METADATA)
     assert list(data) == ["submission_101", "submission_102", "submission_103", "submission_999"]
     group = data["submission_102"][":submitters"]
@@ -64,11 +64,11 @@ def test_yaml_subset_reads_gradescope_metadata():
     assert group[1][":name"] == "Grace 'Amazing' Hopper" and group[1][":sid"] == "789"
     assert data["submission_101"][":submitters"][0][":sid"] == "00123"  # ids stay strings
     assert data["submission_102"][":history"][1] == {":id": "2", ":score": None}
-    assert data["submission_102"][":notes"] == "a block scalar\nover two lines"
+    assert data["submission_102"][":notes"] == "a block scalar\nover two lines\n"
     assert data["submission_101"][":created_at"] == "2026-11-01 12:34:56.000000000 -07:00"
 
 
-def test_yaml_subset_plain_keys_and_odd_layouts():
+def test_metadata_plain_keys_and_odd_layouts_and_a_broken_file():
     text = "a:\n  - x\n  - 'y: z'\nb: {}\nc: []\nd: ~\n'quoted key': \"v # not a comment\"\ne:\n- f: 1\n  g: 2\n"
     assert batch.parse_yaml(text) == {"a": ["x", "y: z"], "b": {}, "c": [], "d": None, "quoted key": "v # not a comment", "e": [{"f": "1", "g": "2"}]}
     with pytest.raises(batch.YamlError):
