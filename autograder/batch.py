@@ -16,7 +16,7 @@ stops the batch; its row's status says why.
 Each submission is graded by ``python -m autograder grade`` in its own process
 session (its own sandbox supervisor and workers). With ``--jobs`` above 1 (or
 ``--shared-sandbox``: other graders run on this machine) the graders share the
-sandbox uid, so each is told ``--shared-sandbox`` (and ``HW7_SHARED_SANDBOX=1``):
+sandbox uid, so each is told ``--shared-sandbox``:
 it kills only its own workers, never every process of the uid.
 """
 from __future__ import annotations
@@ -46,7 +46,6 @@ from autograder.text import clean, clean_value
 from autograder.walk import walk
 
 METADATA = "submission_metadata.yml"
-SHARED_ENV = "HW7_SHARED_SANDBOX"
 KILL_MARGIN_SECONDS = 120.0
 STATE = "batch.json"
 
@@ -273,10 +272,6 @@ class Runner:
         shared = self.options.jobs > 1 or self.options.shared_sandbox
         env = dict(os.environ)
         env["PYTHONPATH"] = str(PROJECT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        if shared:
-            env[SHARED_ENV] = "1"
-        else:
-            env.pop(SHARED_ENV, None)
         command = grade_command(sub.path, results, self.options, shared)
         started = time.monotonic()
         timed_out = False

@@ -229,7 +229,7 @@ def _lost_message(lost, end, timeout: float, hit_global: bool) -> str:
                 how = f"killed by signal {_signal.Signals(end.ended['signal']).name}"
             except ValueError:
                 how = f"killed by signal {end.ended['signal']}"
-            if end.ended["signal"] == 24:
+            if end.ended["signal"] == _signal.SIGXCPU:
                 how += ": CPU time limit"
         elif end.ended.get("exit_code") == WORKER_SETUP_FAILED:
             raise InfrastructureError(f"a sandboxed worker could not confine itself (exit status {WORKER_SETUP_FAILED}) before any student code ran")

@@ -1,4 +1,4 @@
-"""Access to the reference solutions on the trusted side, with weights taken from the student's model.
+"""Access to the reference solutions on the trusted side, and the torch conversions the checks share.
 
 The reference is loaded from ``reference/`` by file path, never from the
 submission, and only in the grader process (after the sandbox has forked).

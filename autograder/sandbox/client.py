@@ -20,13 +20,12 @@ from autograder.config import SANDBOX_UID_POOL
 from autograder.errors import InfrastructureError
 from autograder.installcheck import DELIBERATELY_HIDDEN
 from autograder.sandbox import hardening, view
+from autograder.sandbox.worker import SETUP_FAILED as WORKER_SETUP_FAILED  # the runner reads it from here
 from autograder.text import clean, clean_value
 
 
 SUPERVISOR_START_SECONDS = 180  # a fresh interpreter importing torch on a loaded machine
 CANARY_SECONDS = 60
-# The worker's exit status when confining itself failed (before any student code ran).
-WORKER_SETUP_FAILED = 70
 # Text from a worker (strings in a reply, its error, what it printed) is cleaned on arrival
 # (``autograder.text.clean``: valid Unicode, no control or escape sequences) and capped.
 VALUE_TEXT_CAP = 100_000

@@ -17,6 +17,10 @@ from autograder import protocol
 from autograder.sandbox import hardening, landlock, view
 
 TRACEBACK_CHARS = 3000
+# Exit statuses of a worker that ended by itself: confining failed before any student code ran
+# (the grader's fault, never a student's), or the serving loop broke.
+SETUP_FAILED = 70
+SERVE_FAILED = 71
 FILE_LIMIT_MB = 64
 
 
@@ -52,12 +56,12 @@ def run(spec: WorkerSpec) -> "NoReturn":  # noqa: F821
             os.write(1, traceback.format_exc(limit=6).encode("utf-8", "replace")[-3000:])
         except OSError:
             pass
-        os._exit(70)
+        os._exit(SETUP_FAILED)
     code = 0
     try:
         serve(spec)
     except BaseException:  # the worker must never fall back into the supervisor's code
-        code = 71
+        code = SERVE_FAILED
     finally:
         os._exit(code)
 
