@@ -14,13 +14,12 @@ import csv
 import datetime as _dt
 import html
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.plots import PlotResult, load_manifest
+from autograder.results import atomic_write
 from autograder.text import clean, clean_value
 
 PART_ORDER = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "3a", "3b", "5a", "5b", "5c", "5d", "5e", "5f", "5g"]
@@ -191,20 +190,8 @@ def _e(text: Any) -> str:
 def write_page(path: Path, page: str) -> None:
     """Write the page atomically (a temp file next to it, then a rename): never a partial or empty page."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
     data = page.encode("utf-8", "replace")  # encoded before anything is written
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + "-", suffix=".tmp", dir=str(folder))  # private, as the grader's files are
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(str(path), data, prefix="." + path.name + "-", suffix=".tmp")
 
 
 def _n(value: float) -> str:

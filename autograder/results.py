@@ -92,15 +92,20 @@ class ResultsWriter:
 
 
 def atomic_write_json(path: str, payload: dict[str, Any]) -> None:
-    """Write via a temp file and rename, which also replaces (never follows) a planted link."""
+    """results.json, via ``atomic_write``: grades are nobody's business but the grader's (and Gradescope's, as root)."""
+    atomic_write(path, (json.dumps(payload, indent=2, allow_nan=False) + "\n").encode("utf-8"), prefix=".results-", suffix=".json")
+
+
+def atomic_write(path: str, data: bytes, prefix: str, suffix: str) -> None:
+    """Write via a private (0600) temp file next to ``path`` and a rename, which also replaces
+    (never follows) a planted link: a reader sees the old file or the new one, never a part."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, allow_nan=False)
-            handle.write("\n")
-        os.chmod(tmp, 0o600)  # grades are nobody's business but the grader's (and Gradescope's, as root)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -160,6 +160,8 @@ class Sandbox:
                     f"the sandbox user {info.sandbox_user} cannot read this Python's libraries ({unreadable[0]}): "
                     f"{sys.executable} cannot run the workers. Run setup.sh and grade with the venv it reports."
                 )
+        visible = view.visible_paths(sys_path)
+        hidden_files = view.hidden_files(sys_path, DELIBERATELY_HIDDEN)
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         config = supervisor.SupervisorConfig(
             base_dir=base_dir,
@@ -168,8 +170,9 @@ class Sandbox:
             kill_whole_uid=kill_whole_uid and info.sandbox_user is not None,
             hidden_paths=hidden_paths,
             sys_path=sys_path,
-            visible=view.visible_paths(sys_path),
-            hidden_files=view.hidden_files(sys_path, DELIBERATELY_HIDDEN),
+            visible=visible,
+            hidden_files=hidden_files,
+            readable=view.carve(visible + [submission_dir], hidden_files),  # once per grading, not per worker
         )
         if _trusted_modules_loaded():
             pid = _ZYGOTE.supervisor(child_sock, config)

@@ -15,7 +15,8 @@ import resource
 import signal
 import struct
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The one handle on libc for the sandbox modules (view, landlock, leftovers use it too).
+libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -29,6 +30,9 @@ CLONE_NEWIPC = 0x08000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
@@ -41,7 +45,7 @@ _ARCH = {
 
 
 def prctl(option: int, arg2: int = 0) -> None:
-    if _libc.prctl(option, ctypes.c_ulong(arg2), 0, 0, 0) != 0:
+    if libc.prctl(option, ctypes.c_ulong(arg2), 0, 0, 0) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
 
@@ -108,13 +112,24 @@ def unshare_namespaces() -> list[str]:
     mount namespaces, each recorded as applied or refused."""
     notes = []
     for flag, name in ((CLONE_NEWNET, "network-namespace"), (CLONE_NEWIPC, "ipc-namespace"), (CLONE_NEWNS, "mount-namespace")):
-        if _libc.unshare(flag) == 0:
+        if libc.unshare(flag) == 0:
             notes.append(name)
         else:
             notes.append(f"{name} refused ({os.strerror(ctypes.get_errno())})")
-    if "mount-namespace" in notes and _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+    if "mount-namespace" in notes and libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         notes[-1] = f"mount-namespace refused ({os.strerror(ctypes.get_errno())})"
     return notes
+
+
+def namespaces_work() -> bool:
+    """Whether a child of this process may unshare IPC and mount namespaces (then nothing a
+    worker writes or creates outside its scratch folder outlives it). Tried in a throwaway child."""
+    pid = os.fork()
+    if pid == 0:
+        ok = unshare_namespaces()
+        os._exit(0 if all(n in ok for n in ("ipc-namespace", "mount-namespace")) else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def hide_paths(hidden_paths: list[str]) -> str:
@@ -123,7 +138,7 @@ def hide_paths(hidden_paths: list[str]) -> str:
     for path in hidden_paths:
         if not os.path.isdir(path):
             continue
-        rc = _libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
+        rc = libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0")
         if rc == 0:
             hidden += 1
     return f"hidden-paths:{hidden}"
@@ -195,6 +210,6 @@ def install_seccomp() -> str:
         prctl(PR_SET_NO_NEW_PRIVS, 1)
     except OSError as exc:
         return f"seccomp refused ({exc})"
-    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         return f"seccomp refused ({os.strerror(ctypes.get_errno())})"
     return "seccomp"

@@ -8,11 +8,10 @@ non-root grader, and inside Docker's default seccomp profile, which allows these
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import struct
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+from autograder.sandbox.hardening import libc
 # The same numbers on every architecture (the calls are newer than the unified table).
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
 CREATE_RULESET_VERSION = 1
@@ -28,7 +27,7 @@ FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 
 def abi_version() -> int:
     """The kernel's Landlock ABI, or 0 when it has none (or seccomp refuses the call)."""
-    version = _libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION))
+    version = libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION))
     return max(int(version), 0)
 
 
@@ -58,7 +57,7 @@ def restrict(readable: list[str], writable: list[str], devices: list[str]) -> st
     else:
         attr = struct.pack("=Q", handled)
     buffer = ctypes.create_string_buffer(attr, len(attr))
-    ruleset = _libc.syscall(SYS_CREATE_RULESET, buffer, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
+    ruleset = libc.syscall(SYS_CREATE_RULESET, buffer, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if ruleset < 0:
         return f"landlock refused ({os.strerror(ctypes.get_errno())})"
     try:
@@ -68,7 +67,7 @@ def restrict(readable: list[str], writable: list[str], devices: list[str]) -> st
             _allow(ruleset, path, handled)
         for path in devices:
             _allow(ruleset, path, (READ_FILE | WRITE_FILE | (IOCTL_DEV if abi >= 5 else 0)) & handled)
-        if _libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+        if libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
             return f"landlock refused ({os.strerror(ctypes.get_errno())})"
     finally:
         os.close(ruleset)
@@ -85,7 +84,7 @@ def _allow(ruleset: int, path: str, access: int) -> None:
             access &= FILE_ONLY
         rule = struct.pack("=Qi", access, fd)
         buffer = ctypes.create_string_buffer(rule, len(rule))
-        if _libc.syscall(SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(RULE_PATH_BENEATH), buffer, ctypes.c_uint32(0)) != 0:
+        if libc.syscall(SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(RULE_PATH_BENEATH), buffer, ctypes.c_uint32(0)) != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"landlock rule for {path}: {os.strerror(err)}")
     finally:

@@ -7,12 +7,12 @@ supervisor, never listed by hand.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import stat
+from collections.abc import Iterator
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+from autograder.sandbox.hardening import libc
+from autograder.walk import remove_tree
 IPC_RMID = 0
 # Filesystems where nothing a worker writes survives it, or nothing is writable at all.
 PSEUDO_FILESYSTEMS = {"proc", "sysfs", "cgroup", "cgroup2", "devpts", "securityfs", "debugfs", "tracefs", "pstore", "bpf", "configfs", "fusectl", "binfmt_misc", "autofs", "hugetlbfs", "efivarfs", "nsfs"}
@@ -69,37 +69,30 @@ def _skipped_mounts() -> set[str]:
 
 def remove_ipc_of_uid(uid: int) -> int:
     """Remove every SysV shared-memory segment, message queue and semaphore set owned by ``uid``."""
-    removed = 0
-    for kind, remove in (("shm", lambda i: _libc.shmctl(i, IPC_RMID, None)), ("msg", lambda i: _libc.msgctl(i, IPC_RMID, None)), ("sem", lambda i: _libc.semctl(i, 0, IPC_RMID))):
-        for ident in _ipc_ids_of_uid(kind, uid):
-            if remove(ident) == 0:
-                removed += 1
-    return removed
+    remove = {"shm": lambda i: libc.shmctl(i, IPC_RMID, None), "msg": lambda i: libc.msgctl(i, IPC_RMID, None), "sem": lambda i: libc.semctl(i, 0, IPC_RMID)}
+    return sum(1 for kind, ident, _key, owner in sysv_objects() if owner == uid and remove[kind](ident) == 0)
 
 
-def _ipc_ids_of_uid(kind: str, uid: int) -> list[int]:
-    try:
-        with open(f"/proc/sysvipc/{kind}") as handle:
-            header = handle.readline().split()
-            rows = [line.split() for line in handle]
-    except OSError:
-        return []
-    try:
-        id_col = 1
-        uid_col = header.index("uid")
-    except ValueError:
-        return []
-    ids = []
-    for row in rows:
+def sysv_objects() -> Iterator[tuple[str, int, int, int]]:
+    """(kind, id, key, owner uid) of every SysV IPC object in this IPC namespace, from /proc/sysvipc."""
+    for kind in ("shm", "msg", "sem"):
         try:
-            if int(row[uid_col]) == uid:
-                ids.append(int(row[id_col]))
-        except (IndexError, ValueError):
+            with open(f"/proc/sysvipc/{kind}") as handle:
+                header = handle.readline().split()
+                rows = [line.split() for line in handle]
+        except OSError:
             continue
-    return ids
+        if "uid" not in header:
+            continue
+        uid_col = header.index("uid")
+        for row in rows:
+            try:
+                yield kind, int(row[1]), int(row[0]), int(row[uid_col])
+            except (IndexError, ValueError):
+                continue
 
 
-def remove_entries_of_uid(uid: int, folders: list[str], remove_tree) -> None:
+def remove_entries_of_uid(uid: int, folders: list[str]) -> None:
     """Delete what ``uid`` made directly in ``folders`` (it can make nothing elsewhere)."""
     for root in folders:
         try:

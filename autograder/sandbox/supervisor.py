@@ -35,6 +35,7 @@ class SupervisorConfig:
     sys_path: list[str]
     visible: list[str] = field(default_factory=list)
     hidden_files: list[str] = field(default_factory=list)
+    readable: list[str] = field(default_factory=list)
 
 
 def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa: F821
@@ -51,7 +52,7 @@ def serve(sock: socket.socket, config: SupervisorConfig) -> "NoReturn":  # noqa:
         config.kill_whole_uid = True  # nobody else runs under this uid
         _readable_only_by_group(config.submission_dir, private)
     # Only where a worker cannot have private namespaces does anything it writes reach the host.
-    shared_folders = leftovers.world_writable_folders() if private is not None and not _namespaces_work() else []
+    shared_folders = leftovers.world_writable_folders() if private is not None and not hardening.namespaces_work() else []
     sessions: dict[int, dict] = {}
     counter = 0
     fd = sock.fileno()
@@ -134,17 +135,6 @@ def _readable_only_by_group(folder: str, gid: int) -> None:
         pass
 
 
-def _namespaces_work() -> bool:
-    """Whether a child of this process may unshare IPC and mount namespaces (then nothing a
-    worker writes or creates outside its scratch folder outlives it)."""
-    pid = os.fork()
-    if pid == 0:
-        ok = hardening.unshare_namespaces()
-        os._exit(0 if all(n in ok for n in ("ipc-namespace", "mount-namespace")) else 1)
-    _, status = os.waitpid(pid, 0)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-
-
 def _lookup(name: str | None) -> tuple[int, int] | None:
     if name is None:
         return None
@@ -179,6 +169,7 @@ def _open(config: SupervisorConfig, user: tuple[int, int] | None, counter: int, 
         new_root=new_root,
         visible=config.visible,
         hidden_files=config.hidden_files,
+        readable=config.readable,
     )
     pid = os.fork()
     if pid == 0:
@@ -200,7 +191,7 @@ def _close(session: dict, user: tuple[int, int] | None, shared_folders: list[str
     killed = _kill_descendants(user if session["kill_whole_uid"] else None)
     if user is not None and session["kill_whole_uid"] and user[0] in SANDBOX_UID_POOL:
         leftovers.remove_ipc_of_uid(user[0])
-        leftovers.remove_entries_of_uid(user[0], shared_folders, remove_tree)
+        leftovers.remove_entries_of_uid(user[0], shared_folders)
     if session.get("new_root"):
         try:
             os.rmdir(session["new_root"])  # its mounts went with the worker's namespace

@@ -11,19 +11,11 @@ worker writes outside its scratch folder vanishes with its namespace.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 import sysconfig
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-MS_RDONLY = 1
-MS_NOSUID = 2
-MS_NODEV = 4
-MS_NOEXEC = 8
-MS_REMOUNT = 32
-MS_BIND = 4096
+from autograder.sandbox.hardening import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT, libc
 
 # The system's libraries and programs; on merged-/usr systems the top-level ones are links.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -149,7 +141,7 @@ def _bind(source: str, target: str, read_only: bool, devices: bool = False) -> N
 
 
 def _mount(source: bytes | None, target: str, fstype: bytes | None, flags: int, data: bytes | None) -> None:
-    if _libc.mount(source, target.encode(), fstype, flags, data) != 0:
+    if libc.mount(source, target.encode(), fstype, flags, data) != 0:
         err = ctypes.get_errno()
         raise ViewError(err, f"mount {target}: {os.strerror(err)}")
 

@@ -45,6 +45,7 @@ class WorkerSpec:
     new_root: str | None = None  # an empty folder for the allowlisted view (as root)
     visible: list[str] = field(default_factory=list)  # what the view holds, read-only
     hidden_files: list[str] = field(default_factory=list)  # files inside ``visible`` that stay unreadable
+    readable: list[str] = field(default_factory=list)  # Landlock's read rules: ``visible`` and the submission, hidden files cut out
 
 
 def run(spec: WorkerSpec) -> "NoReturn":  # noqa: F821
@@ -150,7 +151,7 @@ def _landlock_readable(spec: WorkerSpec, private_proc: bool) -> list[str]:
     """The view's files, and of /proc what libraries read (threadpoolctl reads its own maps):
     all of it where it shows only this worker's processes, else this process's own folder."""
     own = ["/proc"] if private_proc else [os.path.realpath("/proc/self"), "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/sys/devices/system/cpu"]
-    return view.carve(list(spec.visible) + [spec.submission_dir], spec.hidden_files) + own
+    return list(spec.readable) + own
 
 
 def _only_the_students_warnings(submission_dir: str) -> None:
