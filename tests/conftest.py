@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+
 # The grader runs single-threaded (as on Gradescope); tests that import torch first must too,
 # or the grader's forked workers inherit a dead OpenMP thread pool.
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -13,3 +15,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def remove_deep_trees(tmp_path):
+    """For tests that build 1,100-deep folders: pytest removes old tmp_path folders with
+    shutil.rmtree, which such a tree breaks (a RecursionError as a later session exits)."""
+    yield
+    from autograder.walk import remove_tree
+
+    for child in tmp_path.iterdir():
+        remove_tree(child)

@@ -38,12 +38,7 @@ def make_chain(top: Path, depth: int, name: str = "d", leaf: tuple[str, bytes] |
         os.close(fd)
 
 
-@pytest.fixture(autouse=True)
-def remove_deep_trees(tmp_path):
-    """pytest removes old tmp_path folders with shutil.rmtree, which these trees would break."""
-    yield
-    for child in tmp_path.iterdir():
-        remove_tree(child)
+pytestmark = pytest.mark.usefixtures("remove_deep_trees")
 
 
 @pytest.fixture

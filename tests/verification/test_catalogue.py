@@ -46,6 +46,7 @@ def test_every_fixture_builds(fixture: verify.Fixture, tmp_path: Path) -> None:
         assert "@@" not in module.read_text(), "an @@FIELD@@ was left unfilled"
 
 
+@pytest.mark.usefixtures("remove_deep_trees")  # the deep_submission_folder builder
 def test_builders_make_their_hostile_submissions(tmp_path: Path) -> None:
     subs = {"MARKER": str(tmp_path / "marker")}
     for case in [f for f in verify.load_fixture_files() if f.options.get("builder")]:
