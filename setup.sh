@@ -9,11 +9,11 @@
 #   - last, a canary: a small bundled submission graded through the real sandbox, as modules
 #     and as notebooks, compared with its known verdicts.
 # A second run only checks what is there. Settings (environment):
-#   HW7_VENV      where the venv goes (root: /opt/hw7-venv; others: ~/.local/share/hw7-venv)
-#   HW7_PYTHON    the interpreter to build it from (default: the first that passes the proof)
-#   HW7_WHEELS    a folder of wheels to install from before any index
-#   HW7_TORCH_INDEX  where the CPU build of torch is fetched when no wheel is on disk
-#   HW7_SKIP_CANARY=1  skip the canary (image builds that grade nothing)
+#   AUTOGRADER_VENV      where the venv goes (root: /opt/hw7-venv; others: ~/.local/share/hw7-venv)
+#   AUTOGRADER_PYTHON    the interpreter to build it from (default: the first that passes the proof)
+#   AUTOGRADER_WHEELS    a folder of wheels to install from before any index
+#   AUTOGRADER_TORCH_INDEX  where the CPU build of torch is fetched when no wheel is on disk
+#   AUTOGRADER_SKIP_CANARY=1  skip the canary (image builds that grade nothing)
 set -uo pipefail
 
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,14 +23,14 @@ HERE="$SELF"
 for candidate in "$SELF" "$SELF/source" "$ROOT/source"; do
   if [ -f "$candidate/requirements.lock" ] && [ -d "$candidate/autograder" ]; then HERE="$candidate"; break; fi
 done
-SANDBOX_USER="${HW7_SANDBOX_USER:-hw7sandbox}"
+SANDBOX_USER="${AUTOGRADER_SANDBOX_USER:-grader-sandbox}"
 TORCH_VERSION="2.13.0"
-TORCH_CPU_INDEX="${HW7_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
+TORCH_CPU_INDEX="${AUTOGRADER_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
 IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
 if [ "$IS_ROOT" = 1 ]; then
-  VENV="${HW7_VENV:-/opt/hw7-venv}"
+  VENV="${AUTOGRADER_VENV:-/opt/hw7-venv}"
 else
-  VENV="${HW7_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/hw7-venv}"
+  VENV="${AUTOGRADER_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/hw7-venv}"
 fi
 case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 PROOF="$HERE/autograder/installcheck.py"
@@ -81,7 +81,7 @@ WHO="the sandbox user $SANDBOX_USER"; [ "$IS_ROOT" = 1 ] || WHO="$(id -un)"
 
 # ------------------------------------------------------------------ the interpreter, by proof
 candidates() {
-  if [ -n "${HW7_PYTHON:-}" ]; then echo "$HW7_PYTHON"; return; fi
+  if [ -n "${AUTOGRADER_PYTHON:-}" ]; then echo "$AUTOGRADER_PYTHON"; return; fi
   # System-wide interpreters first, then whatever PATH offers.
   local seen=" " c real
   for c in /usr/bin/python3.11 /usr/local/bin/python3.11 $(type -ap python3.11 2>/dev/null) $(type -ap python3 2>/dev/null); do
@@ -114,11 +114,11 @@ venv_base() {  # the interpreter an existing venv was built from
 }
 
 PY=""
-if [ -x "$VENV/bin/python" ] && [ -z "${HW7_PYTHON:-}" ] && prove interpreter "$VENV/bin/python" >/dev/null; then
+if [ -x "$VENV/bin/python" ] && [ -z "${AUTOGRADER_PYTHON:-}" ] && prove interpreter "$VENV/bin/python" >/dev/null; then
   PY="$(venv_base)/python3.11"; [ -x "$PY" ] || PY="$VENV/bin/python"
 elif ! choose_python; then
-  if [ -n "${HW7_PYTHON:-}" ]; then
-    die "HW7_PYTHON=$HW7_PYTHON cannot run the grader's workers:$(printf '%b' "$REJECTED")"
+  if [ -n "${AUTOGRADER_PYTHON:-}" ]; then
+    die "AUTOGRADER_PYTHON=$AUTOGRADER_PYTHON cannot run the grader's workers:$(printf '%b' "$REJECTED")"
   fi
   if [ "$IS_ROOT" = 1 ] && command -v apt-get >/dev/null 2>&1; then
     say "no usable Python 3.11: installing it system-wide"
@@ -133,13 +133,13 @@ elif ! choose_python; then
     fi
     choose_python || die "no Python 3.11 that $WHO can run, even after apt-get:$(printf '%b' "$REJECTED")"
   else
-    die "no Python 3.11 that $WHO can run. Install one system-wide (Debian/Ubuntu: apt-get install python3.11 python3.11-venv), or name one with HW7_PYTHON=/path/to/python3.11. Tried:$(printf '%b' "$REJECTED")"
+    die "no Python 3.11 that $WHO can run. Install one system-wide (Debian/Ubuntu: apt-get install python3.11 python3.11-venv), or name one with AUTOGRADER_PYTHON=/path/to/python3.11. Tried:$(printf '%b' "$REJECTED")"
   fi
 fi
 
 # ------------------------------------------------------------------ the venv folder, by proof
 if blocked="$(unreachable_ancestor "$(dirname "$VENV")")"; then
-  die "$WHO cannot enter $blocked (mode $(stat -c %a "$blocked")), so it could not run a venv in $VENV. Choose a folder it can reach, e.g. HW7_VENV=/opt/hw7-venv."
+  die "$WHO cannot enter $blocked (mode $(stat -c %a "$blocked")), so it could not run a venv in $VENV. Choose a folder it can reach, e.g. AUTOGRADER_VENV=/opt/hw7-venv."
 fi
 if [ -x "$VENV/bin/python" ] && ! prove interpreter "$VENV/bin/python" >/dev/null; then
   say "the venv in $VENV was built from an interpreter $WHO cannot use: rebuilding it"
@@ -160,9 +160,9 @@ FIND_LINKS=()
 while IFS= read -r folder; do
   [ -n "$folder" ] && [ -d "$folder" ] && FIND_LINKS+=(--find-links "$folder")
 done < <("$VPY" -m pip config list 2>/dev/null | sed -n "s/^[^=]*find-links='\(.*\)'$/\1/p" | tr ' ' '\n' | sed 's|^file://||' | sort -u)
-if [ -n "${HW7_WHEELS:-}" ]; then
-  [ -d "$HW7_WHEELS" ] || die "HW7_WHEELS=$HW7_WHEELS is not a folder"
-  FIND_LINKS+=(--find-links "$HW7_WHEELS")
+if [ -n "${AUTOGRADER_WHEELS:-}" ]; then
+  [ -d "$AUTOGRADER_WHEELS" ] || die "AUTOGRADER_WHEELS=$AUTOGRADER_WHEELS is not a folder"
+  FIND_LINKS+=(--find-links "$AUTOGRADER_WHEELS")
 fi
 # Then pip runs with this project's options only: the machine's pip.conf (its mirrors, constraints,
 # retry settings) does not apply, so an unreachable index costs one short failure, not a storm.
@@ -193,13 +193,13 @@ PYCHECK
 if ! torch_ok; then
   say "installing torch $TORCH_VERSION (CPU build)"
   log="$(mktemp)"
-  # A CPU wheel on disk (find-links, HW7_WHEELS) first, with no index at all; else PyTorch's CPU
+  # A CPU wheel on disk (find-links, AUTOGRADER_WHEELS) first, with no index at all; else PyTorch's CPU
   # index, because PyPI's Linux wheel is the multi-GB CUDA build.
   if ! "${PIP[@]}" install --no-deps --no-index "${FIND_LINKS[@]}" "torch==$TORCH_VERSION+cpu" >"$log" 2>&1; then
     if ! "${PIP[@]}" install --no-deps --index-url "$TORCH_CPU_INDEX" "torch==$TORCH_VERSION+cpu" >"$log" 2>&1; then
       sed 's/^/  pip: /' "$log" | tail -n 5 >&2
       rm -f "$log"
-      die "torch $TORCH_VERSION (CPU build) could not be had: no wheel on disk (pip's find-links${HW7_WHEELS:+, $HW7_WHEELS}) and $TORCH_CPU_INDEX did not answer. Put torch-$TORCH_VERSION+cpu-cp311-cp311-manylinux_2_28_x86_64.whl in a folder and rerun with HW7_WHEELS=that/folder, or set HW7_TORCH_INDEX to a mirror of PyTorch's CPU index."
+      die "torch $TORCH_VERSION (CPU build) could not be had: no wheel on disk (pip's find-links${AUTOGRADER_WHEELS:+, $AUTOGRADER_WHEELS}) and $TORCH_CPU_INDEX did not answer. Put torch-$TORCH_VERSION+cpu-cp311-cp311-manylinux_2_28_x86_64.whl in a folder and rerun with AUTOGRADER_WHEELS=that/folder, or set AUTOGRADER_TORCH_INDEX to a mirror of PyTorch's CPU index."
     fi
   fi
   rm -f "$log"
@@ -213,7 +213,7 @@ if ! pins_ok; then
     missing="$(sed -n 's/.*No matching distribution found for \([^ ]*\).*/\1/p' "$log" | head -n 1)"
     sed 's/^/  pip: /' "$log" | tail -n 5 >&2
     rm -f "$log"
-    die "pip could not install ${missing:-the pinned dependencies}. With no network, put the wheels of requirements.lock in a folder (pip download -r requirements.lock -d wheels) and rerun with HW7_WHEELS=wheels."
+    die "pip could not install ${missing:-the pinned dependencies}. With no network, put the wheels of requirements.lock in a folder (pip download -r requirements.lock -d wheels) and rerun with AUTOGRADER_WHEELS=wheels."
   fi
   rm -f "$log"
   pins_ok || die "the installed packages do not match requirements.lock"
@@ -249,10 +249,10 @@ ln -sfn "$VENV" "$HERE/.venv" 2>/dev/null
 
 # ------------------------------------------------------------------ the canary
 # Skipped when it already passed with this venv for exactly these grader files (a stamp in the venv).
-stamp="$VENV/.hw7-canary-passed"
-fingerprint="$(cd "$HERE" && find autograder reference examples data requirements.lock setup.sh -type f ! -name '*.pyc' -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
-if [ "${HW7_SKIP_CANARY:-0}" = 1 ]; then
-  say "canary skipped (HW7_SKIP_CANARY=1)"
+stamp="$VENV/.autograder-canary-passed"
+fingerprint="$(cd "$HERE" && find autograder assignments reference examples data requirements.lock setup.sh -type f ! -name '*.pyc' -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+if [ "${AUTOGRADER_SKIP_CANARY:-0}" = 1 ]; then
+  say "canary skipped (AUTOGRADER_SKIP_CANARY=1)"
 elif [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ]; then
   say "canary: passed before with this venv and these grader files"
 else

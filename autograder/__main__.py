@@ -11,11 +11,11 @@ def _through_real_prefix() -> None:
     sandbox user cannot enter, workers could not open those files.
     """
     real = os.path.realpath(sys.prefix)
-    if real == sys.prefix or os.environ.get("HW7_REAL_PREFIX") == real:
+    if real == sys.prefix or os.environ.get("AUTOGRADER_REAL_PREFIX") == real:
         return
     interpreter = os.path.join(real, "bin", os.path.basename(sys.executable))
     if os.access(interpreter, os.X_OK):
-        os.environ["HW7_REAL_PREFIX"] = real
+        os.environ["AUTOGRADER_REAL_PREFIX"] = real
         os.execv(interpreter, [interpreter, *sys.orig_argv[1:]])
 
 

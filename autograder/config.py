@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SANDBOX_USER = "hw7sandbox"
+DEFAULT_SANDBOX_USER = "grader-sandbox"
 # Each grader (as root) runs its workers under a uid of its own from this pool, locked for
 # its lifetime: a submission's kill(-1), leftovers and files then touch only its own grader.
 # The uids have no account; the group is the sandbox user's. Far above any real account.
 SANDBOX_UID_POOL = range(1_930_000_000, 1_930_000_000 + 4096)
-SANDBOX_UID_LOCKS = "/run/hw7-sandbox-uids"
+SANDBOX_UID_LOCKS = "/run/grader-sandbox-uids"
+# ``python -m autograder @-``: the arguments arrive as a JSON list on standard input (batch uses it).
+ARGUMENTS_ON_STDIN = "@-"
 # Where any uid can create files: a private uid's leftovers are removed from here after each check.
 WORLD_WRITABLE = ("/tmp", "/dev/shm", "/var/tmp")
 
@@ -36,15 +38,19 @@ class GradeConfig:
 
     def secret_paths(self) -> list[str]:
         """Folders the worker must not see when the kernel lets us hide them."""
+        from autograder import assignment
+
+        task = assignment.current()
         root = os.environ.get("AUTOGRADER_ROOT", "/autograder")
         paths = [
             PROJECT_ROOT,  # everything, .git included, unless the venv or the scratch folder lives inside it
             PROJECT_ROOT / ".git",
-            PROJECT_ROOT / "reference",
             PROJECT_ROOT / "autograder",
             PROJECT_ROOT / "tests",
             PROJECT_ROOT / "bench",
-            PROJECT_ROOT / "data",  # surname labels of the held-out names
+            task.folder,
+            task.reference,
+            *task.data,  # e.g. labels of held-out data
             Path(root) / "source",
             Path(root) / "results",
             self.results.resolve().parent,

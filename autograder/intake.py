@@ -1,6 +1,6 @@
-"""Intake: find the homework modules in an uploaded zip or folder and stage copies for the worker.
+"""Intake: find the assignment's modules in an uploaded zip or folder and stage copies for the worker.
 
-Only the five module files (``.py``, or ``.ipynb`` in place of a ``.py``) are ever
+Only the module files (``.py``, or ``.ipynb`` in place of a ``.py``) are ever
 copied out of a submission, so a shipped ``numpy.py``, ``sitecustomize.py`` or
 ``conftest.py`` never reaches an import path. Links, path traversal and absurd
 sizes are refused with a message; nothing in the upload can crash the grader.
@@ -14,12 +14,25 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.rubric import MODULES
+from autograder import assignment
 from autograder.text import clean
 from autograder.walk import walk
 
-# Modules the course hands out no notebook for (3b is written homework).
-NOTEBOOKLESS = ("q_linear_autoencoder",)
+
+
+def modules() -> tuple[str, ...]:
+    return assignment.current().module_names
+
+
+def notebookless() -> tuple[str, ...]:
+    """Modules the course hands out no notebook for (a notebook submission needs none of them)."""
+    return assignment.current().notebookless
+
+
+def fingerprints() -> dict[str, tuple[str, ...]]:
+    """Names each module's handout defines: a .py or .ipynb whose name matches no module is taken
+    for the one module whose names it defines (a notebook saved as "Untitled3.ipynb")."""
+    return {m.name: m.fingerprint for m in assignment.current().modules if m.fingerprint}
 
 MAX_FILES = 5000
 MAX_MODULE_BYTES = 5 * 1024 * 1024
@@ -55,15 +68,6 @@ class Intake:
         return any(path.endswith(".ipynb") for path in self.modules.values())
 
 
-# Names each module's handout defines: a .py or .ipynb whose name matches no module is taken
-# for the one module whose names it defines (a notebook saved as "Untitled3.ipynb").
-FINGERPRINTS = {
-    "q_rnn_and_grad": ("RNNLayer", "RecurrentRegressionModel", "loss_fn"),
-    "q_rnn_last_name": ("RecurrentClassifier", "letterToIndex"),
-    "q_autoencoder": ("DenoisingAutoencoder", "MaskedAutoencoder", "plot_single"),
-    "q_linear_autoencoder": ("linear_ae_gradients", "pca_solution"),
-    "q_graph_clustering": ("get_adjacency_matrix", "get_degree_matrix", "stochastic_matrix_converter"),
-}
 # What browsers and Colab add to a downloaded name: "Copy of q_x", "q_x (1)", "q_x - Copy", "q_x_v2".
 _DECORATION = re.compile(r"^(copy of |copy_of_)|( ?\(\d+\)| - copy| copy|_copy|-copy|[ _-]v?\d+)$", re.IGNORECASE)
 
@@ -89,16 +93,16 @@ def _wanted(rel: PurePosixPath) -> str | None:
     """The module a path provides by its name (exact, or as a browser or Colab decorates it), or None."""
     if _ignored(rel) or rel.suffix not in (".py", ".ipynb"):
         return None
-    if rel.stem in MODULES:
+    if rel.stem in modules():
         return rel.stem
     stem = _normal_stem(rel.stem)
-    return stem if stem in MODULES else None
+    return stem if stem in modules() else None
 
 
 def by_content(data: bytes) -> str | None:
     """The one module whose handout names a file defines (``class RNNLayer``, ``def loss_fn`` ...), or None."""
     text = data[:MAX_MODULE_BYTES].decode("utf-8", errors="replace")
-    hits = [m for m, names in FINGERPRINTS.items() if sum(bool(re.search(rf"(class|def)\s+{name}\b", text)) for name in names) >= min(2, len(names))]
+    hits = [m for m, names in fingerprints().items() if sum(bool(re.search(rf"(class|def)\s+{name}\b", text)) for name in names) >= min(2, len(names))]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -126,7 +130,7 @@ def _by_content(others: list[tuple[PurePosixPath, bytes]], found: dict, intake: 
     for module, items in claims.items():
         if len(items) == 1:
             found[module] = items[0]
-            intake.notes.append(f"Took {shown(items[0][0])} for {module}{items[0][0].suffix} (its code defines {', '.join(FINGERPRINTS[module][:2])}); rename it {module}{items[0][0].suffix} to be sure.")
+            intake.notes.append(f"Took {shown(items[0][0])} for {module}{items[0][0].suffix} (its code defines {', '.join(fingerprints()[module][:2])}); rename it {module}{items[0][0].suffix} to be sure.")
         else:
             intake.problems.append(f"{module}: several files could be it ({clean(', '.join(shown(i[0]) for i in items), 2000)}); name one {module}.ipynb or {module}.py.")
 
@@ -152,9 +156,9 @@ def stage(source: Path, dest: Path) -> Intake:
         target.write_bytes(data)
         os.chmod(target, 0o644)
         intake.modules[module] = clean(str(rel))  # shown in messages and results.json
-    missing = [m for m in MODULES if m not in intake.modules and not (intake.notebook_submission and m in NOTEBOOKLESS)]
+    missing = [m for m in modules() if m not in intake.modules and not (intake.notebook_submission and m in notebookless())]
     if not intake.files_seen and not intake.problems:
-        intake.problems.append("The upload is empty: it holds no files. Upload your notebooks (q_rnn_and_grad.ipynb, ...) or a zip of them.")
+        intake.problems.append(f"The upload is empty: it holds no files. Upload your notebooks ({modules()[0]}.ipynb, ...) or a zip of them.")
     elif missing and not intake.problems:
         seen = ", ".join(shown(n) for n in intake.names[:12]) + (f" and {len(intake.names) - 12} more" if len(intake.names) > 12 else "")
         intake.notes.append("Not found: " + ", ".join(f"{m}.ipynb (or .py)" for m in missing) + f". Files in the upload: {seen}. Name each file after its module, e.g. {missing[0]}.ipynb.")

@@ -21,19 +21,20 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import intake
-from autograder.rubric import MODULES
+from autograder import assignment, intake
 
-# Which parts each module carries (the homework's layout; the rubric may grade a subset).
-PARTS = {
-    "q_rnn_and_grad": ("1a", "1b", "1c", "1d", "1h"),
-    "q_rnn_last_name": ("2",),
-    "q_autoencoder": ("3a",),
-    "q_linear_autoencoder": ("3b",),
-    "q_graph_clustering": ("5a", "5b", "5c", "5d", "5e", "5f", "5g"),
-}
-PART_RE = re.compile(r"^\s*(1[a-h]|2|3a|3b|5[a-g])\s*:")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def parts() -> dict[str, tuple[str, ...]]:
+    """Which parts each module carries (the assignment's layout; the rubric may grade a subset)."""
+    return {m.name: m.parts for m in assignment.current().modules}
+
+
+def part_label() -> re.Pattern:
+    """``"<part>: ..."``, the message a stub's NotImplementedError starts with."""
+    names = sorted(assignment.current().parts, key=len, reverse=True)
+    return re.compile(r"^\s*(" + "|".join(map(re.escape, names)) + r")\s*:")
 
 
 @dataclass
@@ -62,6 +63,7 @@ def unfinished_parts(source: str) -> dict[str, list[str]]:
     """part -> functions that still raise NotImplementedError("<part>: ..."); "?" for unlabelled ones."""
     tree = ast.parse(source)
     found: dict[str, list[str]] = {}
+    label = part_label()
 
     def visit(node: ast.AST, scope: list[str]) -> None:
         for child in ast.iter_child_nodes(node):
@@ -74,7 +76,7 @@ def unfinished_parts(source: str) -> dict[str, list[str]]:
                 if isinstance(name, ast.Name) and name.id == "NotImplementedError":
                     part = "?"
                     if isinstance(exc, ast.Call) and exc.args and isinstance(exc.args[0], ast.Constant) and isinstance(exc.args[0].value, str):
-                        match = PART_RE.match(exc.args[0].value)
+                        match = label.match(exc.args[0].value)
                         if match:
                             part = match.group(1)
                     where = ".".join(scope) or "module level"
@@ -87,8 +89,8 @@ def unfinished_parts(source: str) -> dict[str, list[str]]:
 
 
 def parts_phrase(module: str) -> str:
-    parts = PARTS[module]
-    return ("part " if len(parts) == 1 else "parts ") + ", ".join(parts)
+    carried = parts()[module]
+    return ("part " if len(carried) == 1 else "parts ") + ", ".join(carried)
 
 
 def part_order(part: str) -> tuple[int, str]:
@@ -146,16 +148,16 @@ def analyse(module: str, name: str, data: bytes, result: PackResult) -> None:
 def pack(source: Path, out: Path) -> PackResult:
     """Zip the modules the grader would read from ``source`` (a folder or a zip) into ``out``."""
     result = PackResult()
-    staging = Path(tempfile.mkdtemp(prefix="hw7pack-"))
+    staging = Path(tempfile.mkdtemp(prefix="autograder-pack-"))
     try:
         found = intake.stage(Path(source), staging)
         result.modules = dict(found.modules)
         result.notes = list(found.notes)
         result.warnings.extend(found.problems)
         files = {}
-        for module in MODULES:
-            if module not in found.modules and found.notebook_submission and module in intake.NOTEBOOKLESS:
-                result.notes.append(f"{module}: no notebook in the course (part 3b is written homework; its code checks are extra credit)")
+        for module in intake.modules():
+            if module not in found.modules and found.notebook_submission and module in intake.notebookless():
+                result.notes.append(f"{module}: no notebook in the course for {parts_phrase(module)}, so a notebook submission needs none")
                 continue
             if module not in found.modules:
                 result.warnings.append(f"{module}.ipynb (or .py) not found: {parts_phrase(module)} will score nothing")

@@ -1,17 +1,15 @@
 """Render the plots a submission's own code draws, inside the sandbox, as validated PNG files.
 
 The student's plotting functions run in sandboxed workers exactly like graded code
-(``autograder/probes/plots.py``); this trusted side only receives bytes, checks they
+(the assignment's plot probes); this trusted side only receives bytes, checks they
 are a PNG of sane size, decodes and re-encodes them (so what ends up in a report is
 a clean image, whatever the student's code wrote), and saves them with a manifest::
 
     OUT/plots.json          key -> part, caption, file or error
     OUT/<key>.png
 
-Plots: 1d gradient flow (``plot_gradient_flow``), 3a latent-size curves
-(``plot_single``), 5f/5g cluster scatter plots (``show_data_results`` of the
-student's own adjacency -> normalisation -> [stochastic] -> ``cluster_data`` pipeline).
-Nothing here loads the reference.
+Which plots there are is the assignment's (``PlotSpec`` entries named by its ``plots``
+hook, drawn by its plot probes). Nothing here loads the reference.
 """
 from __future__ import annotations
 
@@ -57,44 +55,11 @@ class PlotResult:
     seconds: float = 0.0
 
 
-def _latent_args(kind: str) -> dict[str, Any]:
-    """Fixed demonstration curves (3 runs x 10 epochs per latent size): the plot shows how plot_single draws."""
-    rng = np.random.default_rng(7)
-    epochs = np.arange(1, 11)
-    curves = []
-    for latent, level in ((5, 0.55), (20, 0.35), (50, 0.25), (100, 0.2)):
-        base = level + 0.6 * np.exp(-epochs / 3.0) if kind == "loss" else 95 - 40 * level - 30 * np.exp(-epochs / 3.0)
-        runs = base + rng.normal(0, 0.03 if kind == "loss" else 1.5, size=(3, epochs.size))
-        curves.append({"latent": latent, "values": runs})
-    ylabel = "validation loss" if kind == "loss" else "linear-probe accuracy (%)"
-    return {"curves": curves, "ylabel": ylabel, "title": f"plot_single on fixed demonstration curves ({ylabel})"}
+def plot_specs() -> tuple[PlotSpec, ...]:
+    """The assignment's plots (its ``plots`` hook), in report order."""
+    from autograder import assignment
 
-
-def _blobs(n: int = 1500, seed: int = 170) -> np.ndarray:
-    """The homework's anisotropic blobs (make_blobs through the fixed linear map), smaller."""
-    from sklearn.datasets import make_blobs
-
-    X, _ = make_blobs(n_samples=n, centers=3, random_state=seed)
-    transformation = np.array([[-0.60834549, -0.63667341], [0.40887718, 0.85253229]])
-    return np.asarray(X @ transformation, dtype=np.float64)
-
-
-def _cluster_args(stochastic: bool) -> dict[str, Any]:
-    what = "column-stochastic M" if stochastic else "M = D^-1/2 A D^-1/2"
-    return {"X": _blobs(), "gamma": 7.5, "n_clusters": 3, "seed": 170, "stochastic": stochastic, "title": f"spectral clustering of {what}"}
-
-
-PLOTS: tuple[PlotSpec, ...] = (
-    PlotSpec(
-        "1d_gradient_flow", "1d", "q_rnn_and_grad", "plots.gradient_flow",
-        "1d: plot_gradient_flow() with your RNNLayer, scale_parameters and hidden_grad_norms (hidden size 16, 30 steps, last-step loss)",
-        lambda: {"hidden_size": 16, "weight_scales": [0.5, 1.0, 2.0, 4.0], "seq_len": 30, "last_timestep_only": True, "seed": 0},
-    ),
-    PlotSpec("3a_latent_loss", "3a", "q_autoencoder", "plots.latent_curves", "3a: your plot_single() drawing validation-loss curves per latent size (fixed demonstration data)", lambda: _latent_args("loss")),
-    PlotSpec("3a_latent_accuracy", "3a", "q_autoencoder", "plots.latent_curves", "3a: your plot_single() drawing linear-probe accuracy per latent size (fixed demonstration data)", lambda: _latent_args("accuracy")),
-    PlotSpec("5f_clusters_M", "5f", "q_graph_clustering", "plots.clusters", "5f: show_data_results() of your cluster_data() on M = D^-1/2 A D^-1/2 (1500 points from the anisotropic blobs, gamma 7.5)", lambda: _cluster_args(False)),
-    PlotSpec("5g_clusters_stochastic", "5g", "q_graph_clustering", "plots.clusters", "5g: show_data_results() of your cluster_data() on the column-stochastic M (same points)", lambda: _cluster_args(True)),
-)
+    return tuple(assignment.current().hook("plots") or ())
 
 
 def clean_png(data: bytes) -> bytes:
@@ -129,12 +94,11 @@ def render(
     log: Callable[[str], None] = lambda s: None,
 ) -> list[PlotResult]:
     """Run every plot (or those whose key or part starts with one of ``keys``) and save the PNGs."""
-    import autograder.probes.plots  # noqa: F401  registered before the supervisor forks
     from autograder.runner import _start_sandbox
 
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    specs = [s for s in PLOTS if not keys or any(s.key.startswith(k) or s.part == k for k in keys)]
+    specs = [s for s in plot_specs() if not keys or any(s.key.startswith(k) or s.part == k for k in keys)]
     config = GradeConfig(
         submission=Path(submission),
         results=out_dir / MANIFEST,
@@ -142,7 +106,7 @@ def render(
         kill_whole_uid=not shared_sandbox,
         **({"sandbox_user": sandbox_user} if sandbox_user else {}),
     )
-    base = Path(tempfile.mkdtemp(prefix="hw7plots-"))
+    base = Path(tempfile.mkdtemp(prefix="autograder-plots-"))
     results: list[PlotResult] = []
     sandbox = None
     try:
@@ -209,12 +173,12 @@ def _run_probe(sandbox, spec: PlotSpec) -> tuple[str | None, bytes | None]:
 
 
 def load_manifest(folder: Path) -> list[PlotResult]:
-    """Plots saved earlier in ``folder`` (by ``render``), in PLOTS order."""
+    """Plots saved earlier in ``folder`` (by ``render``), in the assignment's order."""
     try:
         data = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    order = {s.key: i for i, s in enumerate(PLOTS)}
+    order = {s.key: i for i, s in enumerate(plot_specs())}
     out = []
     for key, entry in data.items():
         if isinstance(entry, dict):

@@ -22,7 +22,16 @@ from autograder.plots import PlotResult, load_manifest
 from autograder.results import atomic_write
 from autograder.text import clean, clean_value
 
-PART_ORDER = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "3a", "3b", "5a", "5b", "5c", "5d", "5e", "5f", "5g"]
+
+
+def _part_order() -> dict[str, int]:
+    """The assignment's parts in its order; parts it does not know sort after them."""
+    from autograder import assignment
+
+    try:
+        return {p: i for i, p in enumerate(assignment.current().parts)}
+    except assignment.ManifestError:
+        return {}
 
 
 @dataclass
@@ -68,7 +77,7 @@ def part_totals(checks: list[Check]) -> dict[str, tuple[float, float, int, int]]
         if c.status not in ("not run", "n/a"):
             row[3] += 1
             row[2] += c.status == "passed"
-    order = {p: i for i, p in enumerate(PART_ORDER)}
+    order = _part_order()
     return {p: tuple(out[p]) for p in sorted(out, key=lambda p: (order.get(p, 99), p))}
 
 
@@ -202,13 +211,17 @@ def _anchor(index: int) -> str:
     return f"sub{index}"
 
 
-def render_html(items: list[Item], title: str = "Homework 7 autograder report", student_view: bool = False) -> str:
+def render_html(items: list[Item], title: str | None = None, student_view: bool = False) -> str:
+    if title is None:
+        from autograder import assignment
+
+        title = f"{assignment.current().name} autograder report"
     parts_all: list[str] = []
     for item in items:
         for p in item.parts(student_view):
             if p not in parts_all:
                 parts_all.append(p)
-    order = {p: i for i, p in enumerate(PART_ORDER)}
+    order = _part_order()
     parts_all.sort(key=lambda p: (order.get(p, 99), p))
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     out = [

@@ -1,16 +1,12 @@
-"""The rubric: one TOML file listing every check, its points, visibility and budgets."""
+"""The rubric: one TOML file of the assignment listing every check, its points, visibility and budgets."""
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import assignment
 from autograder.results import VISIBILITIES
-
-RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
-CHECK_ID = re.compile(r"^(1[a-h]|2|3a|3b|5[a-g])\.\d+$")
-MODULES = ("q_rnn_and_grad", "q_rnn_last_name", "q_autoencoder", "q_linear_autoencoder", "q_graph_clustering")
 
 
 class RubricError(ValueError):
@@ -75,8 +71,19 @@ class Rubric:
 _CHECK_FIELDS = set(Check.__dataclass_fields__)
 
 
-def load(path: Path | str = RUBRIC_PATH) -> Rubric:
-    """Parse and validate the rubric; raise RubricError naming the first problem."""
+def default_path() -> Path:
+    """The assignment's rubric."""
+    return assignment.current().rubric
+
+
+def load(path: Path | str | None = None) -> Rubric:
+    """Parse and validate the rubric (default: the assignment's); raise RubricError naming the first problem.
+
+    A check id is ``<part>.<n>``, the part one of its module's parts in the manifest.
+    """
+    task = assignment.current()
+    path = default_path() if path is None else path
+    modules = task.module_names
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -95,14 +102,17 @@ def load(path: Path | str = RUBRIC_PATH) -> Rubric:
             check = Check(**entry)
         except TypeError as exc:
             raise RubricError(f"check {raw.get('id')!r}: {exc}") from None
-        if not CHECK_ID.match(check.id):
-            raise RubricError(f"check id {check.id!r} is not '<part>.<n>' (e.g. 1a.1, 5g.2)")
+        part, _, number = check.id.partition(".")
+        if not number.isdigit() or part not in task.parts:
+            raise RubricError(f"check id {check.id!r} is not '<part>.<n>' with a part of the assignment ({', '.join(task.parts)})")
         if check.id in seen:
             raise RubricError(f"check id {check.id} appears twice")
         if check.visibility not in VISIBILITIES:
             raise RubricError(f"check {check.id}: visibility must be one of {VISIBILITIES}")
-        if check.module not in MODULES:
-            raise RubricError(f"check {check.id}: module must be one of {MODULES}")
+        if check.module not in modules:
+            raise RubricError(f"check {check.id}: module must be one of {modules}")
+        if part not in task.module(check.module).parts:
+            raise RubricError(f"check {check.id}: part {part} is not a part of module {check.module}")
         if check.points < 0 or check.timeout <= 0 or check.examples < 1:
             raise RubricError(f"check {check.id}: points, timeout and examples must be positive")
         for dep in check.depends:

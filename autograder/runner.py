@@ -21,8 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from autograder import __version__, intake as intake_mod
-from autograder.intake import NOTEBOOKLESS
+from autograder import __version__, assignment, intake as intake_mod
 from autograder.config import GradeConfig
 from autograder.errors import InfrastructureError
 from autograder.messages import say
@@ -65,7 +64,7 @@ def grade(config: GradeConfig) -> GradeReport:
     started = time.monotonic()
     writer = ResultsWriter(str(config.results), extra_data={"grader_version": __version__})
     writer.fail_closed(say("unfinished"))
-    base = Path(tempfile.mkdtemp(prefix="hw7grade-", dir=str(config.work_dir) if config.work_dir else None))
+    base = Path(tempfile.mkdtemp(prefix="autograder-grade-", dir=str(config.work_dir) if config.work_dir else None))
     sandbox = None
     try:
         os.chmod(base, 0o711)
@@ -83,6 +82,9 @@ def grade(config: GradeConfig) -> GradeReport:
 
 
 def _start_sandbox(config: GradeConfig, base: Path):
+    from autograder.probes import load_all
+
+    load_all()  # the payload the workers serve, loaded before any fork
     if config.in_process:
         from autograder.sandbox.inprocess import InProcessSandbox
 
@@ -90,7 +92,7 @@ def _start_sandbox(config: GradeConfig, base: Path):
     from autograder.sandbox.client import Sandbox
 
     # Never hide the interpreter's own files, whether reached through links (a project .venv
-    # pointing at /opt/hw7-venv: modules' __file__ paths go through the link) or not.
+    # pointing at a venv elsewhere: modules' __file__ paths go through the link) or not.
     keep = [str(base), sys.prefix, os.path.realpath(sys.prefix)]
     hidden = [p for p in config.secret_paths() if not any(_contains(p, k) or _contains_raw(p, k) for k in keep)]
     return Sandbox.start(
@@ -119,7 +121,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     from autograder.checks.compare import CheckFailed
     from autograder.checks.context import CheckAborted, Ctx, InfrastructureAbort, check_seed
 
-    rubric = rubric_mod.load(config.rubric_path or rubric_mod.RUBRIC_PATH)
+    rubric = rubric_mod.load(config.rubric_path or rubric_mod.default_path())
     functions = checks.registry()
     deadline_seconds = config.deadline_seconds or rubric.grader.deadline_seconds
     global_deadline = started + deadline_seconds
@@ -135,7 +137,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
         session = None
         if config.only and not any(check.id.startswith(p) or check.part == p for p in config.only):
             status, message = "not run", say("only", only=",".join(config.only))
-        elif check.module not in found.modules and check.module in NOTEBOOKLESS and found.notebook_submission:
+        elif check.module not in found.modules and check.module in intake_mod.notebookless() and found.notebook_submission:
             status, visible_points, message = "n/a", 0.0, say("not_in_notebook")
         elif check.module not in found.modules:
             message = found_problem(found, check.module)
@@ -241,7 +243,7 @@ def _lost_message(lost, end, timeout: float, hit_global: bool) -> str:
 def tidy_paths(text: str, base: Path) -> str:
     """Paths of the grader's own folders, as a student sees them: their files by name, libraries by package.
 
-    ``/tmp/hw7grade-x/submission/q_rnn_and_grad.py`` reads ``q_rnn_and_grad.py``; a library file
+    ``/tmp/autograder-grade-x/submission/q_mod.py`` reads ``q_mod.py``; a library file
     under the venv reads ``site-packages/torch/...``; the scratch folder disappears.
     """
     import re
@@ -266,36 +268,34 @@ def _with_worker_output(message: str, end) -> str:
 
 
 def _reseed(seed: int) -> None:
-    random.seed(seed)
-    import numpy as np
-    import torch
-
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    hook = assignment.current().hook("reseed")
+    if hook is not None:
+        hook(seed)
+    else:
+        random.seed(seed)
 
 
 def _extra_data(rubric, sandbox, found: intake_mod.Intake) -> dict:
-    import hypothesis
-    import numpy
-    import scipy
-    import sklearn
-    import torch
+    from importlib import metadata
 
     info = sandbox.info
+    task = assignment.current()
     return {
         "grader_version": __version__,
+        "assignment": task.name,
         "rubric_version": rubric.grader.version,
         "python": platform.python_version(),
-        "libraries": {
-            "numpy": numpy.__version__,
-            "torch": torch.__version__,
-            "scipy": scipy.__version__,
-            "scikit-learn": sklearn.__version__,
-            "hypothesis": hypothesis.__version__,
-        },
+        "libraries": {name: _version(metadata, name) for name in task.versions},
         "sandbox": {"mode": info.mode, "user": info.sandbox_user, "uid": info.uid, "measures": info.measures, "layers": info.layers, "not_enforced": info.missing},
         "submission": {"modules": found.modules, "problems": found.problems, "notes": found.notes},
     }
+
+
+def _version(metadata, name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _summary(found: intake_mod.Intake, sandbox) -> str:

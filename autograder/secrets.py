@@ -2,8 +2,8 @@
 
 A seed written in the grader's source is public the day the source is (a course repository
 sooner or later), so a submission could regenerate "held-out" data from it. These seeds come
-from a key that exists only where the grader is installed: ``HW7_SECRET`` if set, else the
-file ``hw7-secret.key`` in the project (created 0600 on first use, left out of git, and
+from a key that exists only where the grader is installed: ``AUTOGRADER_SECRET`` if set, else the
+file ``autograder-secret.key`` in the project (created 0600 on first use, left out of git, and
 shipped inside the Gradescope zip by ``build``, which is private anyway: it holds the reference). The same key gives the same seeds, so two gradings of
 one submission agree; the worker can read neither the file nor the grader's memory.
 """
@@ -16,14 +16,14 @@ import secrets as _random
 
 from autograder.config import PROJECT_ROOT
 
-SECRET_FILE = PROJECT_ROOT / "hw7-secret.key"
+SECRET_FILE = PROJECT_ROOT / "autograder-secret.key"
 _KEY: bytes | None = None
 
 
 def _key() -> bytes:
     global _KEY
     if _KEY is None:
-        text = os.environ.get("HW7_SECRET")
+        text = os.environ.get("AUTOGRADER_SECRET")
         if not text:
             text = ensure_key_file()
         _KEY = text.encode("ascii")

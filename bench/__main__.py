@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = runs.selected(rubric.checks, args.only)
     print("\n".join(machine(args.python)))
     print(f"{load_note()}; {args.runs} run(s) per figure; checks: {','.join(args.only) or 'all'} ({len(chosen)} of {len(rubric.checks)})", flush=True)
-    work = Path(tempfile.mkdtemp(prefix="hw7bench-"))
+    work = Path(tempfile.mkdtemp(prefix="autograder-bench-"))
     runner = runs.Runner(work, args.python, args.only, args.timeout)
     figures: dict[str, float | None] = dict.fromkeys(SUMMARY_KEYS)
     todo = [s for s in SECTIONS if s not in args.skip]

@@ -212,7 +212,7 @@ def _try_v1_memory(conf: Confinement, mounts: dict[str, str], own: dict[str, str
 def confine(cpu_fraction: float = 0.5, memory_mb: int = 768) -> Confinement:
     """Set up the limits as well as this machine allows; call ``close()`` when done."""
     conf = Confinement(memory_mb=memory_mb)
-    tag = f"hw7bench-{os.getpid()}-{time.monotonic_ns()}"
+    tag = f"autograder-bench-{os.getpid()}-{time.monotonic_ns()}"
     quota = int(cpu_fraction * PERIOD_US)
     try:
         mounts = cgroup_mounts(Path("/proc/self/mounts").read_text())

@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = (["--in-process"] if args.in_process else []) + (["--sandbox-user", args.sandbox_user] if args.sandbox_user else [])
     one, five, _ = os.getloadavg()
     print(f"load average {one:.2f} (1 min) {five:.2f} (5 min); nproc {os.cpu_count()}", flush=True)
-    work = Path(tempfile.mkdtemp(prefix="hw7memprof-"))
+    work = Path(tempfile.mkdtemp(prefix="autograder-memprof-"))
     try:
         if args.each:
             print(f"{'--only':<8} {'wall s':>6} {'cpu s':>6} {'peak MB':>7} | at the peak: {'grader':>6} {'superv':>6} {'worker':>6} | phase at peak | passed/ran")

@@ -40,9 +40,9 @@ def selected(checks, only: tuple[str, ...]) -> list:
 
 
 def modules() -> tuple[str, ...]:
-    from autograder.rubric import MODULES
+    from autograder.assignment import current
 
-    return tuple(MODULES)
+    return current().module_names
 
 
 def copy_reference(dst: Path) -> Path:
@@ -102,8 +102,8 @@ class Runner:
         self.batch_broken = ""  # why `autograder batch` was given up for the fallback
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k != "HW7_EXCLUSIVE_SANDBOX"}
-        env["HW7_SHARED_SANDBOX"] = "1"
+        env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_EXCLUSIVE_SANDBOX"}
+        env["AUTOGRADER_SHARED_SANDBOX"] = "1"
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         return env
 

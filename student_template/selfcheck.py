@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import os
 import signal
 import sys
@@ -488,73 +487,53 @@ def stochastic(m, M) -> dict:
 # ----------------------------------------------------------------------------- comparing
 
 
+def _grader_compare() -> types.ModuleType:
+    """The grader's own compare core, shipped next to this file (generated: grader_compare.py)."""
+    spec = importlib.util.spec_from_file_location("grader_compare", HERE / "grader_compare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class Failed(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-def fmt(value: Any) -> Any:
-    """Numbers rounded to 4 significant digits, as in the autograder's messages."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        text = f"{value:.4g}"
-        return "0" if text == "-0" else text
-    if isinstance(value, tuple):
-        return "(" + ", ".join(str(fmt(v)) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, list):
-        return "[" + ", ".join(str(fmt(v)) for v in value) + "]"
-    return value
-
-
 class Messages:
+    """The grader's templates, filled as the grader fills them."""
+
     def __init__(self, templates: dict[str, str]) -> None:
         self.templates = templates
+        self._core = _grader_compare()
 
     def say(self, key: str, **fields: Any) -> str:
-        return self.templates[key].format(**{k: fmt(v) for k, v in fields.items()})
-
-
-def _shape(value: Any) -> tuple:
-    import numpy as np
-
-    return tuple(np.shape(np.asarray(value, dtype=object)))
+        return self.templates[key].format(**{k: self._core.fmt(v) for k, v in fields.items()})
 
 
 def assert_close(msg: Messages, got: Any, expected: Any, what: str, rtol: float, atol: float) -> None:
+    """The grader's comparison (exact shape, finite, within tolerance) and its wording."""
     import numpy as np
 
+    core = msg._core
+    if isinstance(got, list):
+        try:
+            got = np.asarray(got)
+        except ValueError:  # ragged: no array the grader could read either
+            got = np.asarray(got, dtype=object)
     try:
-        g = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Failed(msg.say("value", what=what, expected="numbers", got=type(got).__name__)) from None
-    e = np.asarray(expected, dtype=np.float64)
-    if g.shape != e.shape:
-        raise Failed(msg.say("shape", what=what, expected=tuple(e.shape), got=tuple(g.shape)))
-    finite = np.isfinite(e)
-    bad_finite = finite & ~np.isfinite(g)
-    if bad_finite.any():
-        index = tuple(int(i) for i in np.argwhere(bad_finite)[0])
-        raise Failed(msg.say("nonfinite", what=what, index=index, expected=float(e[index])))
-    diff = np.where(finite, np.abs(g - np.where(finite, e, 0.0)), 0.0)
-    tol = atol + rtol * np.abs(np.where(finite, e, 0.0))
-    bad = finite & ~(diff <= tol)
-    if not bad.any():
-        return
-    excess = np.where(bad, diff - tol, -np.inf)
-    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape)) if excess.ndim else ()
-    ev, gv = float(e[index]), float(g[index])
-    rel = abs(gv - ev) / abs(ev) if ev != 0 else float("inf")
-    raise Failed(
-        msg.say("mismatch", what=what, index=index if index else "()", expected=ev, got=gv, abs_err=abs(gv - ev), rel_err=rel, rtol=rtol, atol=atol, count=int(bad.sum()), size=int(bad.size))
-    )
+        core.assert_close(got, expected, what, rtol, atol)
+    except core.CheckFailed as exc:
+        raise Failed(exc.message) from None
+
+
+def assert_equal(msg: Messages, got: Any, expected: Any, what: str) -> None:
+    core = msg._core
+    try:
+        core.assert_equal(got, expected, what)
+    except core.CheckFailed as exc:
+        raise Failed(exc.message) from None
 
 
 def compare(msg: Messages, case: dict, got: dict, rtol: float, atol: float) -> None:
@@ -566,8 +545,7 @@ def compare(msg: Messages, case: dict, got: dict, rtol: float, atol: float) -> N
         mode = how.get(key, "close")
         value = got[key]
         if mode == "equal":
-            if value != expected:
-                raise Failed(msg.say("value", what=what, expected=expected, got=value))
+            assert_equal(msg, value, expected, what)
         elif mode == "any_of":
             errors = []
             for alternative in expected:

@@ -1,4 +1,4 @@
-"""Shared pytest configuration: the project root on sys.path, and per-test result folders."""
+"""Shared pytest configuration: the project root and the assignment's package on sys.path, and per-test result folders."""
 from __future__ import annotations
 
 import os
@@ -15,6 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from autograder import assignment  # noqa: E402
+
+assignment.current().importable()  # the tests of Homework 7 import its package as ``hw7``
 
 
 @pytest.fixture

@@ -1,15 +1,12 @@
-"""Trusted-side checks, one module per homework part; each rubric id maps to one function here.
+"""The trusted side's check API: ``@check(id)`` registers the function grading a rubric entry.
 
-Find a part by its number: ``part1.py`` holds 1a-1h, ``part2.py`` 2, ``part3a.py``,
-``part3b.py`` and ``part5.py`` the rest. These modules import the reference and
-must only be imported after the sandbox supervisor has been forked.
+The assignment's check modules (named in its manifest) use it; ``registry()`` imports
+them. They import the reference, so only after the sandbox supervisor has been forked.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Callable
 
-CHECK_MODULES = ("part1", "part2", "part3a", "part3b", "part5")
 _REGISTRY: dict[str, Callable] = {}
 
 
@@ -26,10 +23,8 @@ def check(check_id: str) -> Callable[[Callable], Callable]:
 
 
 def registry() -> dict[str, Callable]:
-    for name in CHECK_MODULES:
-        try:
-            importlib.import_module(f"autograder.checks.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"autograder.checks.{name}":
-                raise
+    """Every registered check, the assignment's check modules imported first."""
+    from autograder import assignment
+
+    assignment.current().import_all(assignment.current().checks)
     return dict(_REGISTRY)

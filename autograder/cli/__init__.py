@@ -6,6 +6,9 @@ import importlib
 import json
 import os
 import sys
+from pathlib import Path
+
+from autograder.config import ARGUMENTS_ON_STDIN
 
 COMMANDS = {
     "grade": "Grade one submission (zip or folder) and write results.json.",
@@ -16,10 +19,9 @@ COMMANDS = {
     "pack": "Zip exactly the files the grader reads, warning about missing parts.",
     "check-rubric": "Validate rubric.toml: ids, points, reference at full marks.",
     "selftest": "Grade the bundled canary through the sandbox and compare with its known verdicts.",
+    "kit": "Regenerate the student kit's generated parts from the manifest, rubric and reference.",
 }
 
-
-ARGUMENTS_ON_STDIN = "@-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == [ARGUMENTS_ON_STDIN]:
         argv = _arguments_from_stdin()
-    parser = argparse.ArgumentParser(prog="python -m autograder", description="Autograder for EECS 182 Homework 7.")
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade programming homework in a sandbox: one engine, one assignment folder (its manifest.toml).")
+    parser.add_argument("--assignment", type=Path, default=None, metavar="FOLDER", help="the assignment's folder (default: $AUTOGRADER_ASSIGNMENT, else the one folder under assignments/)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
     for name, help_text in COMMANDS.items():
@@ -46,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(command)
         modules[name] = module
     args = parser.parse_args(argv)
+    if args.assignment is not None:
+        from autograder import assignment
+
+        try:
+            assignment.use(args.assignment)
+        except assignment.ManifestError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.command is None:
         parser.print_help()
         return 2

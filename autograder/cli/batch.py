@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", default="", help="grade only checks whose id starts with one of these comma-separated prefixes, e.g. 1a,5")
     parser.add_argument("--rubric", type=Path, default=None, help="an alternative rubric.toml")
     parser.add_argument("--deadline", type=float, default=None, help="per-submission time budget in seconds (default: the rubric's)")
-    parser.add_argument("--sandbox-user", default=None, help="user the workers run as when grading as root (default: hw7sandbox)")
+    parser.add_argument("--sandbox-user", default=None, help="user the workers run as when grading as root (default: grader-sandbox)")
     parser.add_argument("--force", action="store_true", help="regrade every submission, even those already graded")
     parser.add_argument("--shared-sandbox", action="store_true", help="other graders run as the sandbox user on this machine too: each grader kills only its own workers (implied by --jobs > 1)")
 

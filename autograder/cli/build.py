@@ -1,8 +1,9 @@
 """``build``: the zip to upload to Gradescope, byte-identical when built twice from the same tree.
 
 Contents: ``setup.sh`` and ``run_autograder`` at the zip root, ``requirements.txt`` and
-``requirements.lock``, the ``autograder/`` package, ``reference/``, ``data/`` and ``examples/``
-(the canary that ``setup.sh`` grades). Never tests, caches,
+``requirements.lock``, the ``autograder/`` package, ``assignments/`` (without the proof
+catalogues, which only ``verify`` reads), the assignment's reference and data folders, and
+``examples/`` (the canary that ``setup.sh`` grades). Never tests, caches,
 hidden files or editor droppings. Every entry has a fixed timestamp (1980-01-01),
 fixed permissions (0755 for the two scripts and any executable, 0644 otherwise),
 and the entries are sorted, so the zip depends only on the files' contents.
@@ -22,10 +23,10 @@ from autograder.secrets import SECRET_FILE, ensure_key_file
 from autograder.walk import walk
 
 ROOT_FILES = ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock")
-TREES = ("autograder", "reference", "data", "examples")  # examples: the canary setup.sh grades
+TREES = ("autograder", "assignments", "examples")  # examples: the canary setup.sh grades
 EXECUTABLES = ("setup.sh", "run_autograder")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-SKIP_DIRS = {"__pycache__", "tests", "node_modules"}
+SKIP_DIRS = {"__pycache__", "tests", "node_modules", "catalogue"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", ".swo", "~", ".tmp")
 
 
@@ -67,7 +68,11 @@ def collect(source: Path) -> list[tuple[str, Path]]:
         ensure_key_file()
     if key.is_file():
         files.append((key.name, key))
-    for tree in TREES:
+    from autograder import assignment
+
+    task = assignment.current()
+    extra = [str(p.relative_to(PROJECT_ROOT)) for p in (task.reference, *task.data) if p.is_relative_to(PROJECT_ROOT)]
+    for tree in (*TREES, *extra):
         top = source / tree
         if not top.is_dir():
             raise BuildError(f"{top} is missing")

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from autograder import rubric as rubric_mod
 
-    path = args.rubric or rubric_mod.RUBRIC_PATH
+    path = args.rubric or rubric_mod.default_path()
     try:
         rubric = rubric_mod.load(path)
     except rubric_mod.RubricError as exc:
@@ -106,7 +106,7 @@ def registry_problems(rubric) -> list[str]:
 
 def grade_reference(rubric_path: Path, reference: Path, only: str, shared_sandbox: bool = False) -> list[str]:
     """Grade the reference with this rubric in a subprocess; every graded check must be at full marks."""
-    with tempfile.TemporaryDirectory(prefix="hw7rubric-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="autograder-rubric-") as tmp:
         results = Path(tmp) / "results.json"
         command = [sys.executable, "-m", "autograder", "grade", str(reference), "--results", str(results), "--rubric", str(Path(rubric_path).resolve()), "--quiet"]
         if only:

@@ -16,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", default="", help="grade only checks whose id starts with one of these comma-separated prefixes, e.g. 1a,5")
     parser.add_argument("--deadline", type=float, default=None, help="overall time budget in seconds (default: the rubric's, 480)")
     parser.add_argument("--rubric", type=Path, default=None, help="an alternative rubric.toml")
-    parser.add_argument("--sandbox-user", default=None, help="user the worker runs as when grading as root (default: hw7sandbox)")
-    parser.add_argument("--exclusive-sandbox", action="store_true", help="no other grader uses the sandbox user (Gradescope): after each check also kill every process of that user; also set by HW7_EXCLUSIVE_SANDBOX=1")
+    parser.add_argument("--sandbox-user", default=None, help="user the worker runs as when grading as root (default: grader-sandbox)")
+    parser.add_argument("--exclusive-sandbox", action="store_true", help="no other grader uses the sandbox user (Gradescope): after each check also kill every process of that user; also set by AUTOGRADER_EXCLUSIVE_SANDBOX=1")
     parser.add_argument("--shared-sandbox", action="store_true", help="other graders use the same sandbox user at the same time (the default; kept for scripts)")
     parser.add_argument("--in-process", action="store_true", help="debugging only: run student code in the grader process, with no isolation")
     parser.add_argument("--quiet", action="store_true", help="print only the total")
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         in_process=args.in_process,
         deadline_seconds=args.deadline,
         rubric_path=args.rubric,
-        kill_whole_uid=(args.exclusive_sandbox or os.environ.get("HW7_EXCLUSIVE_SANDBOX") == "1") and not args.shared_sandbox,
+        kill_whole_uid=(args.exclusive_sandbox or os.environ.get("AUTOGRADER_EXCLUSIVE_SANDBOX") == "1") and not args.shared_sandbox,
         **({"sandbox_user": args.sandbox_user} if args.sandbox_user else {}),
     )
     try:

@@ -13,14 +13,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from autograder.assignment import current
     from autograder.pack import pack
-    from autograder.rubric import MODULES
 
+    modules = current().module_names
     if not args.folder.exists():
         print(f"error: {args.folder} does not exist", file=sys.stderr)
         return 2
     result = pack(args.folder, args.out)
-    for module in MODULES:
+    for module in modules:
         if module in result.modules:
             print(f"  packed  {result.modules[module]}")
     for note in result.notes:
@@ -29,9 +30,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     costly = [w for w in result.warnings if " not found:" in w or "syntax error" in w or "cannot be read" in w or w.startswith("Refused")]
     if costly:
-        print(f"Wrote {args.out} ({len(result.modules)} of {len(MODULES)} modules), but it is NOT ready to upload: {len(costly)} problem(s) above cost points.", file=sys.stderr)
+        print(f"Wrote {args.out} ({len(result.modules)} of {len(modules)} modules), but it is NOT ready to upload: {len(costly)} problem(s) above cost points.", file=sys.stderr)
         return 1
-    print(f"Wrote {args.out} ({len(result.modules)} of {len(MODULES)} modules).")
+    print(f"Wrote {args.out} ({len(result.modules)} of {len(modules)} modules).")
     if not result.warnings:
         print("No unfinished parts found.")
     return 1 if (result.warnings and args.strict) else 0

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots-only", default="", metavar="KEYS", help="with --plots: only these plots, by part or key (e.g. 1d,5f)")
     parser.add_argument("--save-plots", type=Path, default=None, metavar="DIR", help="with --plots: keep the PNG files and plots.json in DIR")
     parser.add_argument("--student-view", action="store_true", help="leave out checks whose visibility is hidden")
-    parser.add_argument("--title", default="Homework 7 autograder report", help="page title")
+    parser.add_argument("--title", default=None, help="page title (default: the assignment's name)")
     parser.add_argument("--sandbox-user", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--shared-sandbox", action="store_true", help="with --plots: other graders run as the sandbox user on this machine; kill only this run's workers")
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.plots.exists():
             print(f"error: {args.plots} does not exist", file=sys.stderr)
             return 2
-        folder = args.save_plots or Path(tempfile.mkdtemp(prefix="hw7report-plots-"))
+        folder = args.save_plots or Path(tempfile.mkdtemp(prefix="autograder-report-plots-"))
         temp = None if args.save_plots else folder
         keys = tuple(k.strip() for k in args.plots_only.split(",") if k.strip())
         try:

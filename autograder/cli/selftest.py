@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     spec = tomllib.loads(args.canary.read_text(encoding="utf-8"))
     only = ",".join(spec["only"])
     failures = 0
-    with tempfile.TemporaryDirectory(prefix="hw7-selftest-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="autograder-selftest-") as tmp:
         for entry in spec["submission"]:
             path = args.canary.parent / entry["path"]
             results = Path(tmp) / (path.stem + ".json")

@@ -19,7 +19,9 @@ from autograder import protocol
 from autograder.config import SANDBOX_UID_POOL
 from autograder.errors import InfrastructureError
 from autograder.installcheck import DELIBERATELY_HIDDEN
+from autograder.sandbox.payload import installed
 from autograder.sandbox import hardening, view
+from autograder.sandbox.interpreter import clean_sys_path, grader_roots, module_origin, unreadable_for
 from autograder.sandbox.worker import SETUP_FAILED as WORKER_SETUP_FAILED  # the runner reads it from here
 from autograder.text import clean, clean_value
 
@@ -146,12 +148,11 @@ class Sandbox:
         """Fork the supervisor now: call before loading the reference or the rubric."""
         import sys
 
-        from autograder.probes import load_all
         from autograder.sandbox import supervisor
 
-        load_all()
+        installed()  # the payload is loaded before the fork (autograder.probes.load_all)
         info = _describe(sandbox_user)
-        sys_path = _clean_sys_path()
+        sys_path = clean_sys_path()
         if info.sandbox_user is not None:
             entry = pwd.getpwnam(info.sandbox_user)
             unreadable = unreadable_for(entry.pw_uid, entry.pw_gid, sys_path)
@@ -237,11 +238,11 @@ class Sandbox:
         """
         if self.info.sandbox_user is None:
             return None
-        roots = _grader_roots()
+        roots = grader_roots()
         candidates = []
         for lead in [p for p in error.get("paths", []) if isinstance(p, str)][:16]:
             if lead.startswith("module:"):
-                lead = _module_origin(lead[len("module:"):]) or ""
+                lead = module_origin(lead[len("module:"):]) or ""
             path = os.path.normpath(lead) if lead else ""
             if path and os.path.exists(path) and any(path == r or path.startswith(r + os.sep) for r in roots):
                 if not any(hidden in os.path.realpath(path) for hidden in DELIBERATELY_HIDDEN):
@@ -297,7 +298,11 @@ def _trusted_modules_loaded() -> list[str]:
     """
     import sys
 
-    return [name for name in sys.modules if name == "reference" or name.startswith(("reference.", "autograder.checks"))]
+    from autograder import assignment
+
+    task = assignment.current()
+    reference, checks = task.reference.name, task.qualified("checks")
+    return [name for name in sys.modules if name in (reference, checks) or name.startswith((reference + ".", checks + ".", "autograder.checks"))]
 
 
 class _Zygote:
@@ -312,7 +317,7 @@ class _Zygote:
         import sys
         from dataclasses import asdict
 
-        probes = sorted(name for name in sys.modules if name.startswith("autograder.probes."))
+        probes = sorted(name for name in sys.modules if name.startswith(installed().prefixes))
         with self._lock:
             control = self._control()
             try:
@@ -336,7 +341,7 @@ class _Zygote:
                 try:
                     parent.close()
                     os.set_inheritable(child.fileno(), True)
-                    os.execv(sys.executable, [sys.executable, "-I", "-c", code, str(child.fileno())])
+                    os.execv(sys.executable, [sys.executable, "-I", "-c", code, str(child.fileno()), installed().loader])
                 finally:
                     os._exit(1)
             child.close()
@@ -346,79 +351,6 @@ class _Zygote:
 
 
 _ZYGOTE = _Zygote()
-
-
-def unreadable_for(uid: int, gid: int, paths: list[str]) -> list[str]:
-    """The paths (folders: not listable; files: not readable) that ``uid`` cannot use.
-
-    Found by a short-lived child that drops to that uid, so the answer is the kernel's,
-    not a guess from permission bits. Paths that do not exist are skipped.
-    """
-    paths = [p for p in paths if os.path.exists(p)]
-    if not paths:
-        return []
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_fd)
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            bad = []
-            for path in paths:
-                try:
-                    if os.path.isdir(path):
-                        os.listdir(path)
-                    else:
-                        with open(path, "rb"):
-                            pass
-                except OSError:
-                    bad.append(path)
-            os.write(write_fd, "\0".join(bad).encode()[:60000])
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    chunks = []
-    while True:
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    answer = b"".join(chunks).decode()
-    return [p for p in answer.split("\0") if p]
-
-
-def _grader_roots() -> list[str]:
-    """Folders whose files the worker is meant to read: the standard library and the venv,
-    by their real paths and by the paths this process reached them through.
-
-    The project itself is hidden from the worker on purpose and is not among them, nor are
-    the files hidden on purpose (``installcheck.DELIBERATELY_HIDDEN``): a submission that
-    tries to read those is refused, and that is no fault of the grader's.
-    """
-    import sys
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    named = [p for p in (sys.prefix, paths["stdlib"], paths["platstdlib"]) if p]
-    return sorted({os.path.normpath(p) for p in named} | {os.path.realpath(p) for p in named})
-
-
-def _module_origin(name: str) -> str | None:
-    """Where the trusted side finds a top-level module, without importing anything."""
-    import importlib.machinery
-    import sys
-
-    top = name.split(".")[0]
-    if not top.isidentifier():
-        return None
-    spec = importlib.machinery.PathFinder.find_spec(top, sys.path)
-    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
-        return None
-    return spec.origin
 
 
 def _describe(sandbox_user: str | None) -> SandboxInfo:
@@ -438,23 +370,3 @@ def _describe(sandbox_user: str | None) -> SandboxInfo:
         measures += [f"uid {user}", "private network, IPC and mount namespaces and an allowlisted filesystem view where the kernel allows"]
     measures.append("Landlock where the kernel allows")
     return SandboxInfo(mode="root" if user else "user", sandbox_user=user, measures=measures, missing=missing)
-
-
-def _clean_sys_path() -> list[str]:
-    """stdlib and site-packages only, with links resolved: no working folder, no project folder.
-
-    Resolving matters when the venv is reached through a link inside a folder the
-    sandbox user cannot traverse (a checkout under /root pointing at /opt/hw7-venv).
-    """
-    import sys
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    allowed = {os.path.realpath(p) for p in (paths.get("stdlib"), paths.get("platstdlib"), paths.get("purelib"), paths.get("platlib")) if p}
-    keep = []
-    for entry in sys.path:
-        real = os.path.realpath(entry) if entry else ""
-        if real in allowed or real.endswith(".zip") or "lib-dynload" in real or real.endswith("site-packages"):
-            if real not in keep:
-                keep.append(real)
-    return keep

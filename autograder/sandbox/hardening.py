@@ -13,17 +13,37 @@ import os
 import platform
 import resource
 import signal
-import struct
+import socket
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyseccomp import SyscallFilter
 
 # The one handle on libc for the sandbox modules (view, landlock, leftovers use it too).
 libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
+
+def _load_libseccomp() -> tuple[ModuleType | None, str]:
+    """pyseccomp, which loads the system's libseccomp.so.2, or None and why not.
+
+    Imported with this module, in the supervisor before any worker is forked: a worker
+    installs its filter after its filesystem view and Landlock are in place, when it may
+    no longer be able to open the library.
+    """
+    try:
+        import pyseccomp
+    except (ImportError, OSError, RuntimeError) as exc:  # RuntimeError: pyseccomp found no libseccomp
+        return None, f"{type(exc).__name__}: {exc}"
+    return pyseccomp, ""
+
+
+_seccomp, _SECCOMP_MISSING = _load_libseccomp()
+
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
-PR_SET_SECCOMP = 22
 PR_SET_CHILD_SUBREAPER = 36
-SECCOMP_MODE_FILTER = 2
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWIPC = 0x08000000
@@ -36,12 +56,13 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
-# Syscall numbers per architecture: (audit arch, socket, memfd_create, ptrace,
-# process_vm_readv, process_vm_writev, io_uring_setup, unshare, setns, mq_open).
-_ARCH = {
-    "x86_64": (0xC000003E, 41, 319, 101, 310, 311, 425, 272, 308, 240),
-    "aarch64": (0xC00000B7, 198, 279, 117, 270, 271, 425, 97, 268, 180),
-}
+# Calls no honest homework makes, denied with EACCES: memory files, tracing and reading or
+# writing other processes' memory, io_uring (which bypasses per-call filtering), leaving
+# or entering namespaces, and POSIX message queues (they outlive a worker that has no IPC
+# namespace and cannot be listed without mounting their filesystem).
+DENIED_SYSCALLS = ("memfd_create", "ptrace", "process_vm_readv", "process_vm_writev", "io_uring_setup", "unshare", "setns", "mq_open")
+# The machines the rules were checked on; elsewhere the layer is recorded as unavailable.
+SECCOMP_MACHINES = ("x86_64", "aarch64")
 
 
 def prctl(option: int, arg2: int = 0) -> None:
@@ -169,47 +190,42 @@ def die_with_parent() -> None:
 
 
 def install_seccomp() -> str:
-    """Deny Internet sockets, memfd, ptrace, POSIX message queues and namespace escapes; harmless syscalls are untouched."""
-    arch = _ARCH.get(platform.machine())
-    if arch is None:
+    """Deny Internet sockets, memfd, ptrace, POSIX message queues and namespace escapes; harmless syscalls are untouched.
+
+    Returns the layer's note: "seccomp", or why it is not in force (the worker runs on).
+    """
+    if platform.machine() not in SECCOMP_MACHINES:
         return f"seccomp unavailable on {platform.machine()}"
-    audit_arch, nr_socket, nr_memfd, nr_ptrace, nr_vmr, nr_vmw, nr_uring, nr_unshare, nr_setns, nr_mq_open = arch
-    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
-    allow = 0x7FFF0000
-    deny = 0x00050000 | errno.EACCES
-    kill = 0x80000000
-    # POSIX message queues outlive a worker that has no IPC namespace and cannot be listed
-    # without mounting their filesystem: no honest homework uses them.
-    denied_calls = [nr_memfd, nr_ptrace, nr_vmr, nr_vmw, nr_uring, nr_unshare, nr_setns, nr_mq_open]
-    prog: list[tuple[int, int, int, int]] = [
-        (ld_abs, 0, 0, 4),                   # A = arch
-        (jeq, 1, 0, audit_arch),
-        (ret, 0, 0, kill),                   # foreign ABI: never used by honest code
-        (ld_abs, 0, 0, 0),                   # A = syscall number
-    ]
-    if audit_arch == 0xC000003E:
-        prog += [(jge, 0, 1, 0x40000000), (ret, 0, 0, kill)]  # x32 ABI
-    for nr in denied_calls:
-        prog += [(jeq, 0, 1, nr), (ret, 0, 0, deny)]
-    prog += [
-        (jeq, 1, 0, nr_socket),
-        (ret, 0, 0, allow),
-        (ld_abs, 0, 0, 16),                  # A = low word of args[0] (the address family)
-        (jeq, 0, 1, 1),                      # AF_UNIX stays allowed (local pipes and socketpairs)
-        (ret, 0, 0, allow),
-        (ret, 0, 0, deny),
-    ]
-    raw = b"".join(struct.pack("=HBBI", *ins) for ins in prog)
-    buffer = ctypes.create_string_buffer(raw, len(raw))
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    fprog = SockFprog(len(prog), ctypes.cast(buffer, ctypes.c_void_p))
+    if _seccomp is None:
+        return f"seccomp unavailable (libseccomp: {_SECCOMP_MISSING})"
     try:
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        seccomp_filter().load()  # sets no_new_privs first (libseccomp's default)
     except OSError as exc:
-        return f"seccomp refused ({exc})"
-    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
-        return f"seccomp refused ({os.strerror(ctypes.get_errno())})"
+        return f"seccomp refused ({exc.strerror or exc})"
     return "seccomp"
+
+
+def seccomp_filter() -> SyscallFilter:
+    """The worker's filter, for the native architecture, built but not loaded.
+
+    Everything not named here is allowed. A foreign ABI (a 32-bit call on a 64-bit
+    kernel, x32 on x86_64) kills the process: honest code never uses one, and the rules
+    below would not apply to its numbers.
+    """
+    lib = _seccomp
+    if lib is None:
+        raise OSError(errno.ENOSYS, f"libseccomp unavailable ({_SECCOMP_MISSING})")
+    deny = lib.ERRNO(errno.EACCES)
+    rules = lib.SyscallFilter(lib.ALLOW)
+    rules.set_attr(lib.Attr.ACT_BADARCH, lib.KILL_PROCESS)
+    try:
+        rules.set_attr(lib.Attr.API_SYSRAWRC, 1)  # the kernel's own errno on a refused load (libseccomp >= 2.5)
+    except OSError:
+        pass
+    for name in DENIED_SYSCALLS:
+        rules.add_rule(deny, name)
+    # Sockets: AF_UNIX only (local pipes and socketpairs); every other family is refused.
+    # libseccomp compares all 64 bits of the family; the kernel reads the low 32 (an int), and
+    # libc never sets the high ones, so only a hand-made call with a high word is also refused.
+    rules.add_rule(deny, "socket", lib.Arg(0, lib.NE, socket.AF_UNIX))
+    return rules

@@ -13,11 +13,12 @@ from autograder.text import clean_value
 
 class InProcessSession:
     def __init__(self, submission_dir: str) -> None:
-        from autograder.probes import load_all, registry
+        from autograder.sandbox.payload import installed
+        from autograder.sandbox.worker import show_frames_under
 
-        load_all()
-        registry.configure(submission_dir, ["in-process (no isolation)"])
-        self._registry = registry
+        self._payload = installed()
+        self._payload.configure(submission_dir, ["in-process (no isolation)"])
+        show_frames_under(submission_dir)
         self.lost = None
         self.end: SessionEnd | None = None
 
@@ -26,7 +27,7 @@ class InProcessSession:
         from autograder.sandbox.worker import describe_exception
 
         try:
-            value = self._registry.call(probe, args)
+            value = self._payload.call(probe, args)
             # Same plain-data round trip (and text cleaning) as the sandbox, so checks see identical values.
             return clean_value(protocol.decode(protocol.encode({"ok": True, "value": value})[4:])["value"], VALUE_TEXT_CAP)
         except Exception as exc:
@@ -35,7 +36,7 @@ class InProcessSession:
     def close(self) -> SessionEnd:
         import sys
 
-        for name in self._registry.MODULE_NAMES:
+        for name in self._payload.student_modules:
             sys.modules.pop(name, None)
         self.end = SessionEnd(ended={"exit_code": 0}, output="", output_bytes=0, leftover_processes=0)
         return self.end

@@ -320,19 +320,19 @@ def zygote_main(argv: list[str]) -> "NoReturn":  # noqa: F821
 
     A process that has imported the reference (a test session, ``verify``) must not fork
     supervisors from itself. It starts this zygote once, in a fresh interpreter that loads
-    only the probes, and asks it for a supervisor per grading: ``{"config", "probes"}`` plus
+    only the payload (the loader named in ``argv[1]``), and asks it for a supervisor per grading: ``{"config", "probes"}`` plus
     the supervisor's end of the socket, answered by ``{"pid"}``. Fork is milliseconds; a new
     interpreter with torch is seconds.
     """
     import importlib
     import json
 
-    from autograder.probes import load_all
+    from autograder.sandbox.payload import installed, load
 
     control = socket.socket(fileno=int(argv[0]))  # closed when the grader process exits: then so does this
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
-    load_all()
+    load(argv[1])
     protocol.write_frame(control.fileno(), {"ready": True})
     while True:
         try:
@@ -341,7 +341,7 @@ def zygote_main(argv: list[str]) -> "NoReturn":  # noqa: F821
         except (protocol.ProtocolError, OSError):
             os._exit(0)
         for name in request.get("probes", []):
-            if isinstance(name, str) and name.startswith("autograder.probes."):
+            if isinstance(name, str) and name.startswith(installed().prefixes):
                 importlib.import_module(name)
         config = SupervisorConfig(**request["config"])
         pid = os.fork()

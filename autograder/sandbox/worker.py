@@ -1,8 +1,9 @@
 """The sandboxed side of a session: confine this process, then serve probe calls.
 
 Runs in a child forked from the supervisor. It owns no verdicts: each request
-names a probe (grader harness code in ``autograder.probes``) and its plain-data
-arguments; the reply carries the outputs, or the error the student's code raised.
+names a probe (the assignment's harness code, installed beforehand as the
+``payload``) and its plain-data arguments; the reply carries the outputs, or the
+error the student's code raised. This module never imports what it serves.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 from autograder import protocol
 from autograder.sandbox import hardening, landlock, view
+from autograder.sandbox.payload import installed
 
 TRACEBACK_CHARS = 3000
 # Exit statuses of a worker that ended by itself: confining failed before any student code ran
@@ -110,20 +112,16 @@ def confine(spec: WorkerSpec) -> None:
     )
     import tempfile
 
-    import torch
-
-    # One thread: a thread pool inherited through fork from a parent that already used
-    # OpenMP is dead in the child, and a parallel region would wait on it forever.
-    torch.set_num_threads(1)
+    payload = installed()
+    payload.in_worker()
     tempfile.tempdir = spec.scratch
     os.chdir(spec.scratch)
     sys.path[:] = list(spec.sys_path)
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
     sys.stderr = sys.stdout
     _only_the_students_warnings(spec.submission_dir)
-    from autograder.probes import registry
-
-    registry.configure(spec.submission_dir, notes)
+    show_frames_under(spec.submission_dir)
+    payload.configure(spec.submission_dir, notes)
 
 
 def _private_view(spec: WorkerSpec) -> list[str]:
@@ -174,8 +172,7 @@ def _only_the_students_warnings(submission_dir: str) -> None:
 
 
 def serve(spec: WorkerSpec) -> None:
-    from autograder.probes import registry
-
+    call = installed().call
     while True:
         try:
             request = protocol.read_frame(spec.request_fd)
@@ -184,7 +181,7 @@ def serve(spec: WorkerSpec) -> None:
         name = request.get("probe") if isinstance(request, dict) else None
         args = request.get("args", {}) if isinstance(request, dict) else {}
         try:
-            value = registry.call(name, args)
+            value = call(name, args)
             del request, args  # the inputs are no longer needed: free them before encoding
             reply = {"ok": True, "value": value}
             del value
@@ -200,15 +197,22 @@ def serve(spec: WorkerSpec) -> None:
         del reply, frame  # nothing of this call stays alive while the next request is awaited
 
 
+_STUDENT_FOLDER = ["/nonexistent/"]
+
+
+def show_frames_under(folder: str) -> None:
+    """Tracebacks show only frames of files under ``folder`` (the student's)."""
+    _STUDENT_FOLDER[0] = os.path.join(os.path.realpath(folder), "")
+
+
 def describe_exception(exc: BaseException) -> dict:
-    """Type, message and a traceback trimmed to frames outside the grader's own harness."""
-    from autograder.probes.registry import ProbeError
+    """Type, message and a traceback trimmed to frames outside the grader's own harness.
 
-    if isinstance(exc, ProbeError):
-        return {"type": "ProbeError", "kind": exc.kind, "message": str(exc)[:2000], "traceback": exc.detail[:TRACEBACK_CHARS]}
-    from autograder.probes.registry import submission_dir
-
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(submission_dir())]
+    An error the payload's harness raised on purpose (its ``harness_error``) describes itself.
+    """
+    if isinstance(exc, installed().harness_error):
+        return exc.reply()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(_STUDENT_FOLDER[0])]
     lines = traceback.format_list(frames)
     try:
         message = str(exc)

@@ -1,7 +1,7 @@
 """Prove the grader: mutants it must catch, correct variants it must accept, attacks it must contain.
 
-The fixtures come from the catalogue under ``tests/fixtures/`` (``catalogue``); each is built
-into a submission (``building``, ``builders``) and graded only on the parts it touches:
+The fixtures come from the assignment's catalogue (its manifest's ``catalogue`` folder; ``catalogue.py``); each is built
+into a submission (``building``, and the assignment's ``adversarial_builders``) and graded only on the parts it touches:
 mutants and variants in a pool of processes (``grading``), each adversarial case alone in a
 fresh child and then checked for containment (``adversarial``, ``instruments``). What a
 grading produced becomes a verdict (``verdicts``), the verdicts a report (``report``).
@@ -42,7 +42,6 @@ from autograder.verify.catalogue import (
     template_fixture,
 )
 from autograder.verify.building import apply_patches, build_submission, module_to_notebook, zip_folder
-from autograder.verify.builders import BUILDERS
 from autograder.verify.schema import SCHEMA_PATH, load_schema, validate
 from autograder.verify.results_checks import hidden_leaks, leaked_secrets, results_problems, secret_lines
 from autograder.verify.verdicts import (
@@ -58,8 +57,6 @@ from autograder.verify.folders import traversable_folder
 from autograder.verify.grading import determinism, grade_many
 from autograder.verify.instruments import (
     LoopbackListener,
-    STATE_FILES,
-    STATE_TREES,
     SandboxUids,
     case_processes,
     descendants,
@@ -76,7 +73,6 @@ from autograder.verify.instruments import _boot_ticks, _kill_pids  # noqa: F401
 
 __all__ = [
     "ADVERSARIAL_DIR",
-    "BUILDERS",
     "CHILD_TIMEOUT",
     "Catalogue",
     "CatalogueError",
@@ -95,8 +91,6 @@ __all__ = [
     "REFERENCE",
     "RETRIES",
     "SCHEMA_PATH",
-    "STATE_FILES",
-    "STATE_TREES",
     "SandboxUids",
     "TEMPLATE",
     "VARIANTS_DIR",

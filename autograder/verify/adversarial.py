@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from autograder import assignment
 from autograder.config import PROJECT_ROOT
 from autograder.walk import remove_tree
 from autograder.verify.building import build_submission
@@ -99,8 +100,8 @@ def run_case(fixture: Fixture, only: tuple[str, ...], workdir: Path, state_befor
     canary_text = f"canary {token}\n"
     canary.write_text(canary_text)
     os.chmod(canary, 0o644)
-    marker = f"/tmp/hw7verify-{token}-marker"
-    heartbeat = f"/tmp/hw7verify-{token}-heartbeat"
+    marker = f"/tmp/autograder-verify-{token}-marker"
+    heartbeat = f"/tmp/autograder-verify-{token}-heartbeat"
     listener = LoopbackListener()
     since_ticks = _boot_ticks()
     state_before = state_before if state_before is not None else grader_state()
@@ -116,7 +117,7 @@ def run_case(fixture: Fixture, only: tuple[str, ...], workdir: Path, state_befor
             "UDP_PORT": str(listener.udp_port),
             "PROJECT": str(PROJECT_ROOT),
             "REFERENCE": str(REFERENCE),
-            "RUBRIC": str(PROJECT_ROOT / "autograder" / "rubric.toml"),
+            "RUBRIC": str(assignment.current().rubric),
         }
         if opts.get("plant"):
             planted = plant_solutions(token)
@@ -199,7 +200,7 @@ def run_case(fixture: Fixture, only: tuple[str, ...], workdir: Path, state_befor
         stray = sorted(p.name for p in results_dir.iterdir() if p.name not in ("results.json", "canary.txt"))
         if stray:
             obs.problems.append(f"unexpected files next to results.json: {stray}")
-        for path in sorted(Path("/tmp").glob(f"hw7verify-{token}-marker*")):
+        for path in sorted(Path("/tmp").glob(f"autograder-verify-{token}-marker*")):
             obs.problems.append(f"hostile code ran outside the sandbox or escaped intake: {path} exists")
             _remove_paths([str(path)])
         for event in listener.events:
@@ -217,7 +218,7 @@ def run_case(fixture: Fixture, only: tuple[str, ...], workdir: Path, state_befor
             obs.problems.append(f"left {len(files)} file(s) in the host's world-writable folders (removed): {', '.join(files[:4])}")
             _remove_paths(files)
         for root in ("/tmp", "/dev/shm"):
-            _remove_paths(str(p) for p in Path(root).glob(f"hw7verify-{token}*"))
+            _remove_paths(str(p) for p in Path(root).glob(f"autograder-verify-{token}*"))
         for leftover in ipc_of_uids(uid):
             obs.problems.append(f"a SysV IPC object outlived the grading: {leftover}")
     except Exception:

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
-from autograder.verify.builders import BUILDERS
+from autograder import assignment
 from autograder.verify.catalogue import MODULE_PART, REFERENCE, TEMPLATE, CatalogueError, Fixture, PatchError
 
 
@@ -88,22 +88,13 @@ def build_submission(fixture: Fixture, dest: Path, substitutions: dict[str, str]
             path.write_bytes(_substitute(path.read_bytes(), subs))
         builder = fixture.options.get("builder")
         if builder:
-            if builder not in BUILDERS:
+            builders = assignment.current().hook("adversarial_builders") or {}
+            if builder not in builders:
                 raise CatalogueError(f"{fixture.key}: unknown builder {builder!r}")
-            return BUILDERS[builder](fixture, dest, subs)
+            return builders[builder](fixture, dest, subs)
         if fixture.options.get("zip"):
             return zip_folder(dest, dest.parent / f"{dest.name}.zip", prefix=str(fixture.options.get("zip")) if isinstance(fixture.options.get("zip"), str) else "")
     return dest
-
-
-# Cells a student's notebook holds besides the graded code: the notebook loader must drop them.
-_NOTEBOOK_NOISE = {
-    "q_rnn_and_grad": ["results = train_all(num_batches=20000)\nplot_losses(results)", "model = RecurrentRegressionModel(RNN(1, 32, 2))\nlosses = train(model, torch.optim.Adam(model.parameters()), 5000, False)"],
-    "q_rnn_last_name": ["train_data, eval_data, categories = load_datasets('/content/drive/MyDrive/names')", "out = run_reference(verbose=True)\nprint(out['history'])"],
-    "q_autoencoder": ["latent_size_sweep('sweep.png')", "print(run_mnist_probe())"],
-    "q_linear_autoencoder": ["X = np.random.randn(5, 100)\nprint(linear_ae_loss(*pca_solution(X - X.mean(1, keepdims=True), 2), X))"],
-    "q_graph_clustering": ["X, y = get_data()\nshow_data_results(X, kmeans_baseline(X), 'kmeans.png')", "print(ari_table())"],
-}
 
 
 def module_to_notebook(source: str, module: str) -> str:
@@ -130,7 +121,8 @@ def module_to_notebook(source: str, module: str) -> str:
             chunk = []
     if chunk:
         cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": chunk})
-    for noise in _NOTEBOOK_NOISE.get(module, []):
+    noise_cells = assignment.current().module(module).noise if module in assignment.current().module_names else ()
+    for noise in noise_cells:
         cells.append({"cell_type": "code", "metadata": {}, "execution_count": 7, "outputs": [{"output_type": "stream", "name": "stdout", "text": ["epoch 1\n"]}], "source": [ln + "\n" for ln in noise.split("\n")]})
     cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": ["%%bash\n", "ls /content\n"]})
     notebook = {"cells": cells, "metadata": {"colab": {"provenance": []}, "kernelspec": {"display_name": "Python 3", "name": "python3"}, "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 0}

@@ -1,4 +1,4 @@
-"""The fixture catalogue under ``tests/fixtures/`` (data, not code): loaded, validated, selected.
+"""The assignment's proof catalogue (its manifest's ``catalogue`` folder; data, not code): loaded, validated, selected.
 
 - ``mutants/<part>.toml``: realistic student bugs, each the reference module with
   exact-text (before, after) patches, the check ids it must fail, and (implicitly)
@@ -18,23 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from autograder.config import PROJECT_ROOT
+from autograder import assignment
 
-FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+_TASK = assignment.current()
+FIXTURES = _TASK.catalogue
 MUTANTS_DIR = FIXTURES / "mutants"
 VARIANTS_DIR = FIXTURES / "variants"
 ADVERSARIAL_DIR = FIXTURES / "adversarial"
-REFERENCE = PROJECT_ROOT / "reference"
-TEMPLATE = PROJECT_ROOT / "student_template"
-
-MODULE_PART = {
-    "q_rnn_and_grad": "1",
-    "q_rnn_last_name": "2",
-    "q_autoencoder": "3a",
-    "q_linear_autoencoder": "3b",
-    "q_graph_clustering": "5",
-}
-PART_ORDER = ("1", "2", "3a", "3b", "5")
+REFERENCE = _TASK.reference
+TEMPLATE = _TASK.template
+MODULE_PART = {m.name: m.proof_part for m in _TASK.modules}  # the part verify counts a module's fixtures under
+PART_ORDER = _TASK.proof_parts
+DEFAULT_MODULE = _TASK.module_names[0]
 KINDS = ("mutant", "variant", "adversarial")
 OUTCOMES = ("full", "zero", "fails", "lost")  # lost: some checks fail, which ones is not pinned
 
@@ -214,7 +209,7 @@ def load_case(case_dir: Path) -> Fixture:
     _check_fields(entry, _CASE_FIELDS, where)
     if not re.fullmatch(r"[a-z0-9_]+", case_dir.name):
         raise CatalogueError(f"{where}: the case folder name must be lower_snake_case")
-    module = entry.get("module", "q_rnn_and_grad")
+    module = entry.get("module", DEFAULT_MODULE)
     if module not in MODULE_PART:
         raise CatalogueError(f"{where}: unknown module {module!r}")
     expect = entry.get("expect", {})
@@ -268,11 +263,11 @@ def rubric_parts(use_registry: bool = True) -> tuple[dict[str, tuple[str, ...]],
     except Exception as exc:  # a check module being written may not import yet: keep the others
         import importlib
 
-        for name in checks.CHECK_MODULES:
+        for name in _TASK.checks:
             try:
-                importlib.import_module(f"autograder.checks.{name}")
+                importlib.import_module(_TASK.qualified(name))
             except Exception as inner:
-                note += f"autograder.checks.{name} does not import: {type(inner).__name__}: {inner}. "
+                note += f"{_TASK.qualified(name)} does not import: {type(inner).__name__}: {inner}. "
         registered = set(getattr(checks, "_REGISTRY", {}))
         note = note or f"check functions could not be imported: {type(exc).__name__}: {exc}"
     return {m: tuple(p) for m, p in parts.items()}, registered, note
@@ -318,10 +313,10 @@ def in_parts(check_id: str, only: Iterable[str]) -> bool:
 def honest_fixture(parts: dict[str, tuple[str, ...]]) -> Fixture:
     modules = tuple(m for m in MODULE_PART if m in parts)
     only = tuple(p for m in modules for p in parts[m])
-    return Fixture(kind="honest", name="reference", module=modules[0] if modules else "q_rnn_and_grad", modules=modules, only=only, outcome="full")
+    return Fixture(kind="honest", name="reference", module=modules[0] if modules else DEFAULT_MODULE, modules=modules, only=only, outcome="full")
 
 
 def template_fixture(parts: dict[str, tuple[str, ...]]) -> Fixture:
     modules = tuple(m for m in MODULE_PART if m in parts and (TEMPLATE / f"{m}.py").is_file())
     only = tuple(p for m in modules for p in parts[m])
-    return Fixture(kind="template", name="template", module=modules[0] if modules else "q_rnn_and_grad", modules=modules, only=only, base="template", outcome="zero")
+    return Fixture(kind="template", name="template", module=modules[0] if modules else DEFAULT_MODULE, modules=modules, only=only, base="template", outcome="zero")

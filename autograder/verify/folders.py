@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 
-def traversable_folder(prefix: str = "hw7verify-") -> Path:
+def traversable_folder(prefix: str = "autograder-verify-") -> Path:
     """A fresh work folder the sandbox user can traverse (0755 under /tmp).
 
     The grader's per-run folder (and its per-check scratch folders) live inside it; under a

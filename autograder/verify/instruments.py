@@ -11,6 +11,7 @@ import socket
 import threading
 from typing import Iterable
 
+from autograder import assignment
 from autograder.config import DEFAULT_SANDBOX_USER, PROJECT_ROOT, SANDBOX_UID_POOL, WORLD_WRITABLE
 from autograder.walk import remove_tree
 
@@ -122,8 +123,11 @@ def _kill_pids(pids: Iterable[int]) -> None:
             pass
 
 
-STATE_TREES = ("reference", "data", "student_template")
-STATE_FILES = ("autograder/rubric.toml", "autograder/messages.toml")
+def _state_paths() -> tuple[list[Path], list[Path]]:
+    """(folders, files) whose content an honest grading relies on: the assignment's reference,
+    data and template; its rubric and the engine's messages."""
+    task = assignment.current()
+    return [task.reference, *task.data, task.template], [task.rubric, PROJECT_ROOT / "autograder" / "messages.toml"]
 
 
 def grader_state() -> dict[str, str]:
@@ -135,16 +139,15 @@ def grader_state() -> dict[str, str]:
     ownership scan catches.
     """
     digests = {}
-    paths = [PROJECT_ROOT / f for f in STATE_FILES]
-    for top in STATE_TREES:
-        root = PROJECT_ROOT / top
+    trees, paths = _state_paths()
+    for root in trees:
         if root.exists():
             paths += sorted(p for p in root.rglob("*") if "__pycache__" not in p.parts and p.is_file())
     for path in paths:
         try:
-            digests[str(path.relative_to(PROJECT_ROOT))] = hashlib.sha256(path.read_bytes()).hexdigest()
+            digests[os.path.relpath(path, PROJECT_ROOT)] = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
-            digests[str(path.relative_to(PROJECT_ROOT))] = f"unreadable: {exc}"
+            digests[os.path.relpath(path, PROJECT_ROOT)] = f"unreadable: {exc}"
     uid = sandbox_uid()
     if uid is not None:
         for folder, dirs, names in os.walk(PROJECT_ROOT):
@@ -284,9 +287,9 @@ def plant_solutions(token: str) -> str:
 
     from autograder.verify.catalogue import REFERENCE
 
-    clone = f"/tmp/hw7plant-{token}"
-    home = f"/home/hw7plant-{token}"
-    staged = f"/tmp/hw7grade-plant{token}"
+    clone = f"/tmp/autograder-plant-{token}"
+    home = f"/home/autograder-plant-{token}"
+    staged = f"/tmp/autograder-grade-plant{token}"
     for folder in (clone, home):
         os.makedirs(os.path.join(folder, "reference"), mode=0o755, exist_ok=True)
         os.chmod(folder, 0o755)
@@ -301,7 +304,7 @@ def plant_solutions(token: str) -> str:
     os.makedirs(os.path.join(staged, "submission"), exist_ok=True)
     os.chmod(staged, 0o711)
     os.chmod(os.path.join(staged, "submission"), 0o755)
-    path = os.path.join(staged, "submission", "q_rnn_and_grad.py")
+    path = os.path.join(staged, "submission", assignment.current().module_names[0] + ".py")
     with open(path, "w") as handle:
         handle.write(f"# CLASSMATE_SECRET_{token}: another student's code\n")
     os.chmod(path, 0o644)
@@ -309,4 +312,4 @@ def plant_solutions(token: str) -> str:
 
 
 def planted_folders(token: str) -> list[str]:
-    return [f"/tmp/hw7plant-{token}", f"/home/hw7plant-{token}", f"/tmp/hw7grade-plant{token}"]
+    return [f"/tmp/autograder-plant-{token}", f"/home/autograder-plant-{token}", f"/tmp/autograder-grade-plant{token}"]

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from autograder import assignment
 from autograder.config import PROJECT_ROOT
 from autograder.walk import walk
 from autograder.verify.catalogue import REFERENCE, TEMPLATE
@@ -70,17 +71,24 @@ def secret_lines() -> set[str]:
     """Distinctive lines of the trusted side (checks, reference) that no submission shows."""
     if "lines" in _SECRET_CACHE:
         return _SECRET_CACHE["lines"]
+    task = assignment.current()
     public: set[str] = set()
-    for path in list(TEMPLATE.glob("*.py")) + list((PROJECT_ROOT / "autograder" / "probes").glob("*.py")) + [PROJECT_ROOT / "autograder" / "messages.toml"]:
+    for path in list(TEMPLATE.glob("*.py")) + _module_files(task, task.probes) + [PROJECT_ROOT / "autograder" / "messages.toml"]:
         public |= {ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()}
     secret: set[str] = set()
-    for path in list((PROJECT_ROOT / "autograder" / "checks").glob("*.py")) + list(REFERENCE.glob("*.py")):
+    for path in _module_files(task, task.checks) + list(REFERENCE.glob("*.py")):
         for ln in path.read_text(encoding="utf-8", errors="replace").splitlines():
             ln = ln.strip()
             if len(ln) >= 28 and ln not in public and not ln.startswith(("#", "from ", "import ", '"""', "def ", "class ", "return ", "@")):
                 secret.add(ln)
     _SECRET_CACHE["lines"] = secret
     return secret
+
+
+def _module_files(task, names) -> list[Path]:
+    """Every Python file in the folders of the assignment's modules ``names`` (their helpers too)."""
+    folders = dict.fromkeys((task.folder / name.replace(".", "/")).parent for name in names)
+    return [f for folder in folders for f in sorted(folder.glob("*.py"))]
 
 
 def leaked_secrets(results_text: str, submission_texts: Iterable[str]) -> list[str]:

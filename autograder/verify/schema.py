@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any, Callable
 
-from autograder.verify.catalogue import FIXTURES
-
-SCHEMA_PATH = FIXTURES / "gradescope_results.schema.json"
+SCHEMA_PATH = Path(__file__).with_name("gradescope_results.schema.json")
 
 
 def load_schema() -> dict:

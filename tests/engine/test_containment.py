@@ -1,6 +1,6 @@
 """Containment layers: each one the machine offers is in force, recorded, and does its job.
 
-The adversarial cases (`tests/fixtures/adversarial/`) attack through a real grading; these
+The adversarial cases (`assignments/hw7/catalogue/adversarial/`) attack through a real grading; these
 tests pin the layers themselves: which ones the canary worker reports, the allowlist that
 Landlock is given, and the cleanup of what a worker without namespaces could leave behind.
 """
@@ -66,7 +66,7 @@ def test_landlock_allowlist_cuts_out_the_files_hidden_on_purpose(tmp_path):
 
 
 def test_the_view_holds_the_interpreter_and_no_project_file():
-    from autograder.sandbox.client import _clean_sys_path
+    from autograder.sandbox.interpreter import clean_sys_path as _clean_sys_path
 
     visible = view.visible_paths(_clean_sys_path())
     assert os.path.realpath(sys.prefix) in visible or any(os.path.realpath(sys.prefix).startswith(v + "/") for v in visible)

@@ -1,9 +1,9 @@
-"""autograder.datasets gives exactly what the homework's own loaders give."""
+"""hw7.datasets gives exactly what the homework's own loaders give."""
 from __future__ import annotations
 
 import numpy as np
 
-from autograder import datasets
+from hw7 import datasets
 
 
 def test_mnist_data_is_mlxtends():

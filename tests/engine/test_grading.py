@@ -54,9 +54,9 @@ def test_a_syntax_error_names_the_file_line_and_code(tmp_path):
 def test_an_import_that_hangs_fails_each_check_by_its_timeout_only(tmp_path):
     folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [("import torch  # noqa: E402\n", "import torch  # noqa: E402\nimport time as _t\nwhile True:\n    _t.sleep(1)\n")]}, modules=("q_rnn_and_grad",))
     rubric = tmp_path / "rubric.toml"
-    from autograder.rubric import RUBRIC_PATH
+    from autograder.rubric import default_path
 
-    rubric.write_text(RUBRIC_PATH.read_text().replace("timeout = 20.0", "timeout = 2.0"))
+    rubric.write_text(default_path().read_text().replace("timeout = 20.0", "timeout = 2.0"))
     report, results = run_grade(folder, tmp_path / "r.json", only=("1c.1", "1c.2"), rubric_path=rubric)
     outputs = {t["number"]: t["output"] for t in results["tests"]}
     assert "Time limit exceeded" in outputs["1c.1"] and "Time limit exceeded" in outputs["1c.2"]
@@ -127,16 +127,16 @@ def test_the_worker_runs_as_the_sandbox_user_and_sees_no_reference_rubric_or_net
 
     from autograder.config import PROJECT_ROOT
 
-    paths = [str(PROJECT_ROOT / "reference" / "q_rnn_and_grad.py"), str(PROJECT_ROOT / "autograder" / "rubric.toml"), str(tmp_path / "r.json")]
+    paths = [str(PROJECT_ROOT / "reference" / "q_rnn_and_grad.py"), str(PROJECT_ROOT / "assignments" / "hw7" / "rubric.toml"), str(tmp_path / "r.json")]
     folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [("import torch  # noqa: E402\n", "import torch  # noqa: E402\n" + SPY.format(paths=paths))]}, modules=("q_rnn_and_grad",))
     _, results = run_grade(folder, tmp_path / "r.json", only=("1c.1",))
     output = {t["number"]: t["output"] for t in results["tests"]}["1c.1"]
     uid, gid = (int(v) for v in re.search(r"uid=(\d+) gid=(\d+)", output).groups())
     assert uid in SANDBOX_UID_POOL and uid == results["extra_data"]["sandbox"]["uid"], "a private uid of this grader's own"
-    assert gid == uid != pwd.getpwnam("hw7sandbox").pw_gid, "a private group too: another grader's workers cannot read this one's submission"
+    assert gid == uid != pwd.getpwnam("grader-sandbox").pw_gid, "a private group too: another grader's workers cannot read this one's submission"
     assert "READ" not in output and output.count("denied") == 3
     assert "NET blocked" in output
-    assert results["extra_data"]["sandbox"]["user"] == "hw7sandbox"
+    assert results["extra_data"]["sandbox"]["user"] == "grader-sandbox"
 
 
 def test_a_daemon_left_behind_is_killed_and_reported(tmp_path):
@@ -194,7 +194,7 @@ def test_two_graders_at_once_get_different_private_uids_and_files_left_in_tmp_ar
     body = (
         "\nimport os as _os\n"
         "def loss_fn(*args, **kwargs):\n"
-        "    with open('/tmp/hw7-left-behind-%d' % _os.getuid(), 'w') as handle:\n"
+        "    with open('/tmp/autograder-left-behind-%d' % _os.getuid(), 'w') as handle:\n"
         "        handle.write('x')\n"
         "    raise RuntimeError('UID=%d=' % _os.getuid())\n"
     )
@@ -214,4 +214,4 @@ def test_two_graders_at_once_get_different_private_uids_and_files_left_in_tmp_ar
     for thread in threads:
         thread.join()
     assert uids["a"] != uids["b"] and all(uid in SANDBOX_UID_POOL for uid in uids.values())
-    assert not any(os.path.exists(f"/tmp/hw7-left-behind-{uid}") for uid in uids.values())
+    assert not any(os.path.exists(f"/tmp/autograder-left-behind-{uid}") for uid in uids.values())

@@ -86,7 +86,7 @@ def test_without_the_real_path_the_fonts_are_reached_through_the_view_or_the_can
     link.symlink_to(VENV)
     (link.parent / "secret.txt").write_text("nobody's business")
     results = tmp_path / "results.json"
-    env = dict(os.environ, HW7_REAL_PREFIX=str(VENV))
+    env = dict(os.environ, AUTOGRADER_REAL_PREFIX=str(VENV))
     proc = grade(str(link / "bin" / "python"), SAMPLE, results, "--only", "3a.7", env=env)
     if namespaces_offered():
         assert proc.returncode == 0, proc.stderr
@@ -101,7 +101,7 @@ def test_a_file_of_the_install_the_sandbox_cannot_read_is_the_graders_fault_mid_
     # A data file of an installed library that setup.sh left unreadable: the student's correct
     # code trips over it, and the trusted side confirms it as the sandbox user.
     library = Path(os.path.realpath(sysconfig.get_paths()["purelib"])) / "matplotlib" / "mpl-data"
-    unreadable = library / f"hw7-test-{os.getpid()}.dat"
+    unreadable = library / f"autograder-test-{os.getpid()}.dat"
     unreadable.write_text("x")
     unreadable.chmod(0o600)
     try:
@@ -160,8 +160,9 @@ def test_run_autograder_turns_a_grader_failure_into_a_failed_run(tmp_path):
     root = tmp_path / "autograder"
     source = root / "source"
     shutil.copytree(PROJECT_ROOT / "autograder", source / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "assignments", source / "assignments", ignore=shutil.ignore_patterns("__pycache__", "catalogue"))
     shutil.copy(PROJECT_ROOT / "run_autograder", source / "run_autograder")
-    (source / "autograder" / "rubric.toml").write_text("this is [not toml")
+    (source / "assignments" / "hw7" / "rubric.toml").write_text("this is [not toml")
     (source / ".venv").symlink_to(VENV)
     (root / "submission").mkdir(parents=True)
     shutil.copy(PROJECT_ROOT / "reference" / "q_graph_clustering.py", root / "submission")

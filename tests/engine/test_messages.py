@@ -47,7 +47,7 @@ def test_prerequisites_are_named_with_their_titles_and_the_grammar_follows_their
 def test_the_grader_s_paths_are_shown_as_the_student_knows_them(tmp_path):
     import sysconfig
 
-    base = tmp_path / "hw7grade-x"
+    base = tmp_path / "autograder-grade-x"
     site = sysconfig.get_paths()["purelib"]
     text = f'File "{base}/submission/q_rnn_and_grad.py", line 3\n{site}/torch/nn/modules/module.py:1: UserWarning\n{base}/scratch-4/out.png'
     tidy = tidy_paths(text, base)

@@ -123,7 +123,7 @@ def part_scores(results: dict) -> dict[str, tuple[float, float]]:
 def test_the_probe_trains_on_the_homework_training_split_and_holds_no_reference() -> None:
     import torch
 
-    from autograder.probes import part2 as probes
+    from hw7.probes import part2 as probes
     from reference import q_rnn_last_name as q
 
     train, _, categories = q.load_datasets()
@@ -226,11 +226,11 @@ SEEDS = (_check_seed(), 0, 1, 2, 3, 4)  # the seed the grader uses, then five mo
 def training_margin(submission: Path, seed: int) -> tuple[float, float, float]:
     """(student accuracy, reference accuracy, accuracy needed) of check 2.4 run with ``seed``."""
     from autograder import rubric as rubric_mod
-    from autograder.checks import part2
+    from hw7.checks import part2
     from autograder.checks.context import Ctx
     from autograder.sandbox.inprocess import InProcessSandbox
 
-    entry = rubric_mod.load(rubric_mod.RUBRIC_PATH).by_id()["2.4"]
+    entry = rubric_mod.load(rubric_mod.default_path()).by_id()["2.4"]
     sandbox = InProcessSandbox(str(submission))
     ctx = Ctx(entry, lambda: sandbox.open(cpu_seconds=0, memory_mb=0), time.monotonic() + 600)
     try:

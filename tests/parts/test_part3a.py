@@ -213,7 +213,7 @@ def _ctx(check_id: str, submission: Path, seed: int):
     from autograder.checks.context import Ctx
     from autograder.sandbox.inprocess import InProcessSession
 
-    ctx = Ctx(rubric_mod.load(rubric_mod.RUBRIC_PATH).by_id()[check_id], lambda: InProcessSession(str(submission)), time.monotonic() + 600)
+    ctx = Ctx(rubric_mod.load(rubric_mod.default_path()).by_id()[check_id], lambda: InProcessSession(str(submission)), time.monotonic() + 600)
     ctx.seed = seed
     return ctx
 

@@ -121,7 +121,7 @@ def test_bottom_k_is_reported_through_the_loss(graded: Graded) -> None:
 def test_the_pca_data_has_the_promised_spectrum() -> None:
     import numpy as np
 
-    from autograder.checks.part3b import centred_data
+    from hw7.checks.part3b import centred_data
 
     for seed in range(50):
         for m in range(1, 7):

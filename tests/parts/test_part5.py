@@ -192,7 +192,7 @@ def test_messages_name_the_mistake(graded: Graded) -> None:
 
 
 def test_gapped_inputs_have_a_clear_gap_below_nearly_equal_top_singular_values() -> None:
-    from autograder.checks import part5
+    from hw7.checks import part5
 
     for seed in range(30):
         for k in (1, 2, 4):
@@ -205,7 +205,7 @@ def test_clustered_inputs_separate_a_correct_kmeans_from_kmeans_on_the_rows_of_m
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
 
-    from autograder.checks import part5
+    from hw7.checks import part5
 
     for seed in range(20):
         k = 2 + seed % 3

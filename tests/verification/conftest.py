@@ -50,7 +50,7 @@ def graded(request: pytest.FixtureRequest) -> dict[str, verify.Verdict]:
     by_key = CATALOGUE.by_key()
     batch = [verify.honest_fixture(CATALOGUE.parts), verify.template_fixture(CATALOGUE.parts)]
     batch += [by_key[k] for k in sorted(keys) if k in by_key and by_key[k].kind in ("mutant", "variant")]
-    jobs = max(1, min(os.cpu_count() or 1, int(os.environ.get("HW7_VERIFY_JOBS", "0")) or os.cpu_count() or 1))
+    jobs = max(1, min(os.cpu_count() or 1, int(os.environ.get("AUTOGRADER_VERIFY_JOBS", "0")) or os.cpu_count() or 1))
     verdicts = verify.grade_many(batch, CATALOGUE.parts, jobs)
     return {v.key: v for v in verdicts}
 

@@ -74,7 +74,7 @@ def test_grader_state_notices_a_changed_or_sandbox_owned_file(tmp_path: Path) ->
     assert verify.state_changes(before, {"reference/q.py": "b"}) == ["changed reference/q.py"]
     assert verify.state_changes(before, {**before, "owned by the sandbox uid: x": "sandbox"}) == ["added owned by the sandbox uid: x"]
     state = verify.grader_state()
-    assert "autograder/rubric.toml" in state and any(k.startswith("reference/") for k in state)
+    assert "assignments/hw7/rubric.toml" in state and any(k.startswith("reference/") for k in state)
 
 
 def test_work_folders_are_traversable_by_the_sandbox_user() -> None:

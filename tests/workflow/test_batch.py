@@ -143,7 +143,7 @@ def test_gradescope_export_batch_resume_and_compare(tmp_path):
 
     # A changed rubric (or grader version) invalidates every finished result.
     rubric = tmp_path / "rubric.toml"
-    rubric.write_text((ROOT / "autograder" / "rubric.toml").read_text().replace('title = "loss_fn over all time steps"', 'title = "loss_fn over every time step"'))
+    rubric.write_text((ROOT / "assignments" / "hw7" / "rubric.toml").read_text().replace('title = "loss_fn over all time steps"', 'title = "loss_fn over every time step"'))
     fourth = cli("batch", str(export), "--out", str(out), "--only", "1c.1", "--rubric", str(rubric), "--shared-sandbox")
     assert fourth.returncode == 0, fourth.stdout + fourth.stderr
     assert "changed since the last run" in fourth.stderr
@@ -265,7 +265,7 @@ _steal()
 def test_a_classmates_code_results_and_records_are_out_of_reach_during_batch(tmp_path):
     from autograder.verify.folders import traversable_folder
 
-    base = traversable_folder("hw7batch-")  # world-traversable, as a careless export folder is
+    base = traversable_folder("autograder-batch-")  # world-traversable, as a careless export folder is
     try:
         export, out = base / "export", base / "out"
         (export / "submission_301").mkdir(parents=True)

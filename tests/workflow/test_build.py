@@ -26,11 +26,12 @@ def test_zip_holds_exactly_what_gradescope_needs(tmp_path):
     with zipfile.ZipFile(out) as archive:
         infos = {i.filename: i for i in archive.infolist()}
     names = set(infos)
-    for required in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "hw7-secret.key", "examples/canary.toml", "examples/sample_notebooks.zip", "autograder/__init__.py", "autograder/rubric.toml", "autograder/messages.toml", "reference/q_rnn_and_grad.py", "data/names/PROVENANCE.md", "data/names/English.txt"):
+    for required in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "autograder-secret.key", "examples/canary.toml", "examples/sample_notebooks.zip", "autograder/__init__.py", "assignments/hw7/rubric.toml", "assignments/hw7/manifest.toml", "autograder/messages.toml", "reference/q_rnn_and_grad.py", "data/names/PROVENANCE.md", "data/names/English.txt"):
         assert required in names, required
     for name in names:
         parts = name.split("/")
-        assert parts[0] in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "hw7-secret.key", "autograder", "reference", "data", "examples"), name
+        assert parts[0] in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "autograder-secret.key", "autograder", "assignments", "reference", "data", "examples"), name
+        assert "catalogue" not in parts, name
         assert "__pycache__" not in parts and not name.endswith((".pyc", ".pyo")), name
         assert not any(p.startswith(".") for p in parts), name
         assert "tests" not in parts, name
@@ -50,9 +51,9 @@ def test_build_is_byte_identical_whatever_the_timestamps_and_umask(tmp_path):
     # A copy of the tree with different mtimes, modes of ordinary files and stray caches.
     copy = tmp_path / "tree"
     copy.mkdir()
-    for name in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "hw7-secret.key"):
+    for name in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "autograder-secret.key"):
         shutil.copy2(ROOT / name, copy / name)
-    for tree in ("autograder", "reference", "data", "examples"):
+    for tree in ("autograder", "assignments", "reference", "data", "examples"):
         shutil.copytree(ROOT / tree, copy / tree, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for path in copy.rglob("*"):
         if path.is_file():

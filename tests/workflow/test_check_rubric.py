@@ -7,7 +7,7 @@ from pathlib import Path
 from autograder import checks, rubric
 from tests.workflow.conftest import ROOT, cli
 
-RUBRIC = ROOT / "autograder" / "rubric.toml"
+RUBRIC = ROOT / "assignments" / "hw7" / "rubric.toml"
 
 
 def full_rubric(tmp_path: Path, edit=None) -> Path:

@@ -41,22 +41,22 @@ def test_setup_refuses_an_interpreter_the_sandbox_user_cannot_run_and_says_what_
     closed.mkdir(mode=0o700)
     python = closed / "python3.11"
     shutil.copy(os.path.realpath(sys._base_executable), python)
-    proc = setup_sh(ROOT, HW7_PYTHON=str(python), HW7_VENV="/opt/hw7-never-built")
+    proc = setup_sh(ROOT, AUTOGRADER_PYTHON=str(python), AUTOGRADER_VENV="/opt/autograder-never-built")
     assert proc.returncode == 1
-    assert f"HW7_PYTHON={python} cannot run the grader's workers" in proc.stderr
-    assert "hw7sandbox cannot use it" in proc.stderr
-    assert not Path("/opt/hw7-never-built").exists()
+    assert f"AUTOGRADER_PYTHON={python} cannot run the grader's workers" in proc.stderr
+    assert "grader-sandbox cannot use it" in proc.stderr
+    assert not Path("/opt/autograder-never-built").exists()
 
 
 @ROOT_ONLY
 def test_setup_refuses_a_venv_folder_the_sandbox_user_cannot_reach_and_names_it(tmp_path):
     closed = tmp_path / "home"
     closed.mkdir(mode=0o750)
-    proc = setup_sh(ROOT, HW7_VENV=str(closed / "venv"))
+    proc = setup_sh(ROOT, AUTOGRADER_VENV=str(closed / "venv"))
     assert proc.returncode == 1
     blocked = proc.stderr.split("cannot enter ", 1)[1].split(" (mode", 1)[0]
     assert str(closed / "venv").startswith(blocked + os.sep)
-    assert "HW7_VENV=" in proc.stderr and not (closed / "venv").exists()
+    assert "AUTOGRADER_VENV=" in proc.stderr and not (closed / "venv").exists()
 
 
 def test_the_canary_grades_modules_and_notebooks_through_the_sandbox_as_its_spec_says(tmp_path):
@@ -67,7 +67,7 @@ def test_the_canary_grades_modules_and_notebooks_through_the_sandbox_as_its_spec
         assert compare(results, entry["expected"], proc) == [], entry["path"]
         sandbox = json.loads(results.read_text())["extra_data"]["sandbox"]
         if os.geteuid() == 0:
-            assert sandbox["user"] == "hw7sandbox" and sandbox["uid"] in SANDBOX_UID_POOL, sandbox
+            assert sandbox["user"] == "grader-sandbox" and sandbox["uid"] in SANDBOX_UID_POOL, sandbox
     assert {Path(e["path"]).suffix for e in spec["submission"]} == {".zip"}
     with zipfile.ZipFile(ROOT / "examples" / spec["submission"][1]["path"]) as notebooks:
         assert all(name.endswith(".ipynb") for name in notebooks.namelist())
@@ -91,7 +91,7 @@ def test_gradescope_layout_setup_then_run_autograder_copied_to_the_root_grades_t
     with zipfile.ZipFile(ROOT / "examples" / "sample_submission.zip") as sample:  # Gradescope unzips the upload
         sample.extractall(root / "submission")
     # setup.sh as Gradescope runs it: in the source folder, as root (the venv is this test's own).
-    proc = setup_sh(root / "source", AUTOGRADER_ROOT=str(root), HW7_VENV=str(VENV))
+    proc = setup_sh(root / "source", AUTOGRADER_ROOT=str(root), AUTOGRADER_VENV=str(VENV))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "warning" not in (proc.stdout + proc.stderr).lower()
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")

@@ -13,7 +13,9 @@ import pytest
 
 from autograder import intake
 from autograder import pack as pack_mod
-from autograder.rubric import MODULES
+from autograder.assignment import current as _assignment
+
+MODULES = _assignment().module_names
 from tests.workflow.conftest import REFERENCE, TEMPLATE, cli, copy_modules
 
 STUDENT_PACK = TEMPLATE / "pack.py"
@@ -145,7 +147,7 @@ def test_student_pack_is_standard_library_only_and_shares_the_grader_rules():
     assert module.IGNORED_PARTS == intake.IGNORED_PARTS
     assert module.MAX_MODULE_BYTES == intake.MAX_MODULE_BYTES
     assert module.MAX_FILES == intake.MAX_FILES
-    assert module.PARTS == pack_mod.PARTS
+    assert module.PARTS == pack_mod.parts()
     from autograder import rubric
 
     for check in rubric.load().checks:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from autograder import rubric as rubric_mod
-from autograder import selfcheck_data
+from hw7 import selfcheck_data
 from tests.workflow.conftest import REFERENCE, ROOT, TEMPLATE, copy_modules
 
 SELFCHECK = TEMPLATE / "selfcheck.py"
@@ -35,7 +35,7 @@ def rows(stdout: str) -> dict[str, tuple[str, str, str]]:
 
 def test_data_file_is_up_to_date_with_the_rubric_and_reference():
     fresh = selfcheck_data.dumps(selfcheck_data.generate(log=lambda s: None))
-    assert DATA.read_text(encoding="utf-8") == fresh, "run: python -m autograder.selfcheck_data"
+    assert DATA.read_text(encoding="utf-8") == fresh, "run: python -m autograder kit"
 
 
 def test_reference_passes_every_local_example(tmp_path):
@@ -67,8 +67,7 @@ def test_wrong_code_gets_a_mismatch_message_like_the_grader(tmp_path):
     path.write_text(path.read_text().replace("    return F.mse_loss(pred, y)\n", "    return F.mse_loss(pred, y, reduction='sum')\n"))
     result = run_selfcheck(folder, "1c", "-v")
     assert result.returncode == 1
-    assert "loss_fn(pred, y, last_timestep_only=False) on the homework's example: differs from the expected value at index (): expected 3.007, got 18.04" in result.stdout
-    assert "tolerance rtol=0.0001, atol=1e-05). 1 of 1 entries differ." in result.stdout
+    assert "loss_fn(pred, y, last_timestep_only=False) on the homework's example: expected 3.007, got 18.04 (abs err 15.03, rel err 5; tolerance rtol=0.0001, atol=1e-05)." in result.stdout
     assert rows(result.stdout)["1c.3"][1] == "passed"
 
 
@@ -171,7 +170,7 @@ def test_no_hidden_rubric_entry_in_the_template(tmp_path):
         for path, text in texts.items():
             assert check.title not in text, f"{path.name} mentions hidden check {check.id}"
     # The generator drops hidden checks: mark two checks hidden and regenerate.
-    text = (ROOT / "autograder" / "rubric.toml").read_text()
+    text = (ROOT / "assignments" / "hw7" / "rubric.toml").read_text()
     for cid in ("1c.1", "1a.2"):
         text = text.replace(f'id = "{cid}"\n', f'id = "{cid}"\nvisibility = "hidden"\n')
     path = tmp_path / "rubric.toml"
@@ -214,7 +213,8 @@ def test_selfcheck_and_grader_agree_check_for_check_on_the_bundled_sample(tmp_pa
     with zipfile.ZipFile(ROOT / "examples" / "sample_submission.zip") as archive:
         archive.extractall(tmp_path)
     folder = tmp_path / "hw7"
-    local = rows(run_selfcheck(folder).stdout)
+    printed = run_selfcheck(folder, "-v").stdout
+    local = rows(printed)
     results = tmp_path / "results.json"
     cli("grade", str(ROOT / "examples" / "sample_submission.zip"), "--results", str(results), "--quiet")
     graded = {t["number"]: ("passed" if t["score"] == t["max_score"] else "failed") for t in json.loads(results.read_text())["tests"]}
@@ -222,3 +222,50 @@ def test_selfcheck_and_grader_agree_check_for_check_on_the_bundled_sample(tmp_pa
     assert len(compared) >= 30
     assert {cid: graded[cid] for cid in compared} == compared
     assert sorted(cid for cid, status in compared.items() if status == "failed") == ["1c.1", "1d.3", "3a.3", "5g.1"]
+    # 1c.1 runs the homework's own example in both: the same failure, the same message.
+    grader_message = next(t["output"] for t in json.loads(results.read_text())["tests"] if t["number"] == "1c.1")
+    local_message = printed.split("--- 1c.1\n", 1)[1].split("\n\n", 1)[0].strip()
+    assert local_message == grader_message
+
+
+def _selfcheck_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("student_selfcheck", TEMPLATE / "selfcheck.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_selfcheck_words_every_comparison_as_the_grader_does():
+    """One compare core (generated into the kit as grader_compare.py): whatever the two values,
+    the self-check's message is the grader's, character for character."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from autograder.checks.compare import CheckFailed, assert_close
+
+    selfcheck = _selfcheck_module()
+    msg = selfcheck.Messages(json.loads(DATA.read_text())["messages"])
+    numbers = st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")), st.just(float("inf")))
+    shapes = st.sampled_from([(), (1,), (3,), (2, 2), (2, 3)])
+
+    def outcome(call):
+        try:
+            call()
+        except (CheckFailed, selfcheck.Failed) as exc:
+            return exc.message
+        return "passed"
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(shapes, shapes, st.data(), st.sampled_from([(0.0, 1e-9), (1e-4, 1e-5)]))
+    def same(got_shape, expected_shape, data, tolerance):
+        got = np.array(data.draw(st.lists(numbers, min_size=int(np.prod(got_shape)), max_size=int(np.prod(got_shape))))).reshape(got_shape)
+        expected = np.array(data.draw(st.lists(numbers, min_size=int(np.prod(expected_shape)), max_size=int(np.prod(expected_shape))))).reshape(expected_shape)
+        as_the_student_sees = selfcheck.plain(got)  # the self-check compares plain lists
+        ours = outcome(lambda: assert_close(got, expected, "x", *tolerance))
+        theirs = outcome(lambda: selfcheck.assert_close(msg, as_the_student_sees, expected.tolist(), "x", *tolerance))
+        assert theirs == ours
+
+    same()
