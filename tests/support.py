@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Iterable
 
 from autograder.config import PROJECT_ROOT, GradeConfig
 from autograder.runner import GradeReport, grade
@@ -11,6 +12,18 @@ from autograder.runner import GradeReport, grade
 REFERENCE = PROJECT_ROOT / "reference"
 TEMPLATE = PROJECT_ROOT / "student_template"
 MODULES = ("q_rnn_and_grad", "q_rnn_last_name", "q_autoencoder", "q_linear_autoencoder", "q_graph_clustering")
+
+
+def catalogue_bugs(part: str, names: Iterable[str]) -> dict[str, tuple[tuple[str, ...], list[tuple[str, str]]]]:
+    """name -> (the check ids it fails, its (before, after) patches of its module) for the named
+    mutants of the proof catalogue's ``mutants/part<part>.toml``: the one table of student bugs."""
+    from autograder.verify import load_fixture_files
+
+    found = {f.name: f for f in load_fixture_files() if f.kind == "mutant" and f.source == f"part{part}.toml"}
+    missing = sorted(set(names) - set(found))
+    if missing:
+        raise KeyError(f"not in the catalogue's mutants/part{part}.toml: {missing}")
+    return {name: (found[name].fails, found[name].patch_map()[found[name].module]) for name in names}
 
 
 class PatchError(AssertionError):

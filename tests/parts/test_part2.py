@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TEMPLATE, GradedPart, failed_ids, make_submission, messages, run_grade, scores
+from tests.support import TEMPLATE, GradedPart, catalogue_bugs, failed_ids, make_submission, messages, run_grade, scores
 
 PART = "2"
 MODULE = "q_rnn_last_name"
@@ -38,36 +38,18 @@ INIT_BODY = """        self.embedding = nn.Embedding(vocab_size, rnn_size)
 
 LETTER = "return all_letters.index(letter)"
 
-# ------------------------------------------------------------------ realistic bugs: patch -> the check it costs
+# ------------------------------------------------------------------ realistic bugs: from the proof catalogue (mutants/part2.toml)
 
-BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "letter_index_off_by_one": ("2.1", [(LETTER, "return all_letters.index(letter) + 1")]),
-    "output_before_rnn": ("2.2", [
-        ("        self.embedding = nn.Embedding(vocab_size, rnn_size)\n", "        self.embedding = nn.Embedding(vocab_size, rnn_size)\n        self.output = nn.Linear(rnn_size, n_categories)\n"),
-        ("        self.drop = nn.Dropout(dropout)\n        self.output = nn.Linear(rnn_size, n_categories)\n", "        self.drop = nn.Dropout(dropout)\n"),
-    ]),
-    "dropout_on_logits": ("2.3", [("        return self.output(self.drop(last))", "        return self.drop(self.output(last))")]),
-    "reads_last_column": ("2.3", [(FORWARD_BODY, "        rnn_out, _ = self.rnn(self.embedding(x))\n        return self.output(self.drop(rnn_out[:, -1]))")]),
-    "features_detached": ("2.4", [("last = rnn_out.gather(1, index).squeeze(1)", "last = rnn_out.gather(1, index).squeeze(1).detach()")]),
-}
+BUGS = catalogue_bugs(PART, [
+    "letter_index_one_based", "output_created_before_rnn", "dropout_on_logits", "last_step_of_padded_batch", "classifier_output_detached",
+])
 
-# More bugs, each graded separately (slow): patch -> the check it costs.
-MORE_BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "rnn_dropout_not_passed": ("2.2", [("                dropout=between_layers,\n                batch_first=True,\n            )", "                batch_first=True,\n            )")]),
-    "output_created_first": (
-        "2.2",
-        [
-            ("        self.output = nn.Linear(rnn_size, n_categories)\n", ""),
-            ("        self.embedding = nn.Embedding(vocab_size, rnn_size)\n", "        self.output = nn.Linear(rnn_size, n_categories)\n        self.embedding = nn.Embedding(vocab_size, rnn_size)\n"),
-        ],
-    ),
-    "returns_log_probabilities": ("2.3", [("return self.output(self.drop(last))", "return torch.log_softmax(self.output(self.drop(last)), dim=1)")]),
-    "parameters_frozen": ("2.4", [("        self.output = nn.Linear(rnn_size, n_categories)\n", "        self.output = nn.Linear(rnn_size, n_categories)\n        self.requires_grad_(False)\n")]),
-}
+# More bugs, each graded separately (slow).
+MORE_BUGS = catalogue_bugs(PART, ["rnn_dropout_not_passed", "output_created_first", "returns_log_probabilities", "parameters_frozen"])
 
 # Reading the letter before last_pos is a forward bug (2.3); trained that way the model also
 # scores a few points lower, so 2.4 may fail too, flagged as depending on 2.3.
-OFF_BY_ONE = [("index = last_pos.view(-1, 1, 1)", "index = (last_pos - 1).clamp(min=0).view(-1, 1, 1)")]
+OFF_BY_ONE = catalogue_bugs(PART, ["last_pos_off_by_one"])["last_pos_off_by_one"][1]
 
 # ------------------------------------------------------------------ legitimately different, correct implementations
 
@@ -162,9 +144,9 @@ def test_template_gets_zero_with_not_implemented_on_every_check(graded: Graded) 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
 def test_a_realistic_bug_costs_exactly_its_check(graded: Graded, bug: str) -> None:
-    check_id, patches = BUGS[bug]
+    fails, patches = BUGS[bug]
     results = graded(bug, patches)
-    assert failed_ids(results, only=(PART + ".",)) == {check_id}, {k: v for k, v in messages(results).items() if k.startswith(PART + ".")}
+    assert failed_ids(results, only=(PART + ".",)) == set(fails), {k: v for k, v in messages(results).items() if k.startswith(PART + ".")}
 
 
 @pytest.mark.parametrize("name", sorted(ALTERNATIVES))
@@ -175,12 +157,13 @@ def test_a_different_correct_implementation_gets_full_marks(graded: Graded, name
 
 def test_messages_name_the_mistake(graded: Graded) -> None:
     def text(bug: str) -> str:
-        return messages(graded(bug, BUGS[bug][1]))[BUGS[bug][0]]
+        (check_id,) = BUGS[bug][0]
+        return messages(graded(bug, BUGS[bug][1]))[check_id]
 
-    assert "letterToIndex('a')" in text("letter_index_off_by_one") and "expected 0, got 1" in text("letter_index_off_by_one")
+    assert "letterToIndex('a')" in text("letter_index_one_based") and "expected 0, got 1" in text("letter_index_one_based")
     assert "dropout sits before output" in text("dropout_on_logits")
-    assert "last_pos" in text("reads_last_column") and "Smallest failing input" not in text("reads_last_column")  # the fixed batch catches it
-    assert "held-out accuracy" in text("features_detached") and "reference:" in text("features_detached")
+    assert "last_pos" in text("last_step_of_padded_batch") and "Smallest failing input" not in text("last_step_of_padded_batch")  # the fixed batch catches it
+    assert "held-out accuracy" in text("classifier_output_detached") and "reference:" in text("classifier_output_detached")
 
 
 # ------------------------------------------------------------------ slow: more bugs, a third alternative
@@ -189,9 +172,9 @@ def test_messages_name_the_mistake(graded: Graded) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("bug", sorted(MORE_BUGS))
 def test_more_realistic_bugs_cost_exactly_their_check(graded: Graded, bug: str) -> None:
-    check_id, patches = MORE_BUGS[bug]
+    fails, patches = MORE_BUGS[bug]
     results = graded(bug, patches)
-    assert failed_ids(results, only=(PART + ".",)) == {check_id}, {k: v for k, v in messages(results).items() if k.startswith(PART + ".")}
+    assert failed_ids(results, only=(PART + ".",)) == set(fails), {k: v for k, v in messages(results).items() if k.startswith(PART + ".")}
     if bug == "parameters_frozen":
         assert "cannot backpropagate" in messages(results)["2.4"], messages(results)["2.4"]
 
@@ -203,7 +186,7 @@ def test_reading_the_letter_before_last_pos_fails_forward(graded: Graded) -> Non
     assert "2.3" in failed and failed <= {"2.3", "2.4"}, failed
     if "2.4" in failed:
         first_line = messages(results)["2.4"].splitlines()[0]
-        assert first_line.startswith("This check runs your code for") and "2.3" in first_line, first_line
+        assert first_line.startswith("This check runs your code graded by") and "2.3" in first_line, first_line
 
 
 @pytest.mark.slow
@@ -247,7 +230,7 @@ def submissions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folders = {"reference": make_submission(root / "reference", modules=(MODULE,))}
     for name, patches in {**ALTERNATIVES, "packed": PACKED}.items():
         folders[name] = make_submission(root / name, {MODULE: patches}, modules=(MODULE,))
-    folders["features_detached"] = make_submission(root / "features_detached", {MODULE: BUGS["features_detached"][1]}, modules=(MODULE,))
+    folders["classifier_output_detached"] = make_submission(root / "classifier_output_detached", {MODULE: BUGS["classifier_output_detached"][1]}, modules=(MODULE,))
     return folders
 
 
@@ -266,5 +249,5 @@ def test_correct_implementations_pass_training_with_a_wide_margin_for_many_seeds
 @pytest.mark.slow
 def test_untrained_features_fail_training_for_many_seeds(submissions: dict[str, Path]) -> None:
     for seed in SEEDS:
-        accuracy, reference_accuracy, needed = training_margin(submissions["features_detached"], seed)
+        accuracy, reference_accuracy, needed = training_margin(submissions["classifier_output_detached"], seed)
         assert needed - accuracy >= 0.05, (seed, accuracy, reference_accuracy, needed)

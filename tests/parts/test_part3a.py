@@ -11,38 +11,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TEMPLATE, GradedPart, failed_ids, make_submission, messages, run_grade, scores
+from tests.support import TEMPLATE, GradedPart, catalogue_bugs, failed_ids, make_submission, messages, run_grade, scores
 
 PART = "3a"
 MODULE = "q_autoencoder"
 CHECKS = ("3a.1", "3a.2", "3a.3", "3a.4", "3a.5", "3a.6", "3a.7", "3a.8")
 
-# ------------------------------------------------------------------ realistic bugs: patch -> the one check it costs
+# ------------------------------------------------------------------ realistic bugs: from the proof catalogue (mutants/part3a.toml)
 
 DECODER_LOOP = """            if i > 0:
                 layers.append(self.activation_cls())
             layers.append(nn.Linear(sizes[i], sizes[i + 1]))
         return nn.Sequential(*layers)"""
 
-BUGS: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "decoder_activation_at_output": (
-        "3a.1",
-        [(DECODER_LOOP, """            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-            layers.append(self.activation_cls())
-        return nn.Sequential(*layers)""")],
-    ),
-    "latent_activation_in_forward": ("3a.2", [("return self.decoder(self.encoder(x))", "return self.decoder(self.activation_cls()(self.encoder(x)))")]),
-    "plain_mse_loss": ("3a.3", [("return ((x_hat - x) ** 2).sum(dim=1).mean()", "return ((x_hat - x) ** 2).mean()")]),
-    "noise_on_target": ("3a.4", [("x_hat = self.forward(x_noisy)\n        loss = self.loss(x, x_hat)", "x_hat = self.forward(x_noisy)\n        loss = self.loss(x_noisy, x_hat)")]),
-    "noise_free": ("3a.4", [("x_hat = self.forward(x_noisy)", "x_hat = self.forward(x)")]),
-    "noise_ignores_std": ("3a.4", [("x_noisy = x + self.noise_std * torch.randn_like(x)", "x_noisy = x + torch.randn_like(x)")]),
-    "keep_and_mask_swapped": ("3a.5", [("keep = (torch.rand_like(x) >= self.mask_prob)", "keep = (torch.rand_like(x) < self.mask_prob)")]),
-    "masked_rows": ("3a.5", [("keep = (torch.rand_like(x) >= self.mask_prob)", "keep = (torch.rand(x.shape[0], 1) >= self.mask_prob).expand_as(x)")]),
-    "accuracy_as_fraction": ("3a.6", [("return 100.0 * num_correct / num_samples", "return num_correct / num_samples")]),
-    "opaque_band": ("3a.7", [("color=line.get_color(), alpha=0.2", "color=line.get_color(), alpha=1.0")]),
-    "no_label": ("3a.7", [('marker="o", label=str(feats_dim))', 'marker="o")')]),
-    "encoder_detached_in_forward": ("3a.8", [("return self.decoder(self.encoder(x))", "return self.decoder(self.encoder(x).detach())")]),
-}
+BUGS = catalogue_bugs(PART, [
+    "decoder_activation_at_output", "forward_activation_on_latent", "loss_elementwise_mean", "denoise_loss_on_noisy_input",
+    "noise_free", "denoise_std_forgotten", "mask_keep_probability_swapped", "mask_whole_samples", "accuracy_as_fraction",
+    "opaque_band", "no_label", "encoder_detached_in_forward",
+])
 
 # ------------------------------------------------------------------ legitimately different, correct implementations
 
@@ -183,11 +169,12 @@ def test_parts_that_do_not_need_the_decoder_are_graded_without_it(graded: Graded
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
 def test_a_realistic_bug_costs_exactly_its_check(graded: Graded, bug: str) -> None:
-    check, patches = BUGS[bug]
+    fails, patches = BUGS[bug]
     results = graded(bug, patches)
-    assert failed_ids(results, only=(PART,)) == {check}, messages(results)
-    message = messages(results)[check]
-    assert "grader failed" not in message and "Time limit" not in message, message
+    assert failed_ids(results, only=(PART,)) == set(fails), messages(results)
+    for check in fails:
+        message = messages(results)[check]
+        assert "grader failed" not in message and "Time limit" not in message, message
 
 
 @pytest.mark.parametrize("name", sorted(ALTERNATIVES))
@@ -197,10 +184,11 @@ def test_a_different_correct_implementation_gets_full_marks(graded: Graded, name
 
 
 def test_messages_name_the_mistake(graded: Graded) -> None:
-    text = {bug: messages(graded(bug, BUGS[bug][1]))[BUGS[bug][0]] for bug in ("plain_mse_loss", "noise_free", "keep_and_mask_swapped", "accuracy_as_fraction", "opaque_band")}
-    assert "homework's example" in text["plain_mse_loss"] and "expected 10.7" in text["plain_mse_loss"]
+    bugs = ("loss_elementwise_mean", "noise_free", "mask_keep_probability_swapped", "accuracy_as_fraction", "opaque_band")
+    text = {bug: messages(graded(bug, BUGS[bug][1]))[BUGS[bug][0][0]] for bug in bugs}
+    assert "homework's example" in text["loss_elementwise_mean"] and "expected 10.7" in text["loss_elementwise_mean"]
     assert "standard deviation of the noise" in text["noise_free"]
-    assert "fraction of input entries set to exactly 0" in text["keep_and_mask_swapped"]
+    assert "fraction of input entries set to exactly 0" in text["mask_keep_probability_swapped"]
     assert "expected 53.0000 (+- 0.005" in text["accuracy_as_fraction"] and "got 0.5300" in text["accuracy_as_fraction"]
     assert "translucent" in text["opaque_band"]
 
@@ -252,9 +240,9 @@ def test_statistical_checks_pass_the_alternatives_for_many_seeds(tmp_path: Path,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bug", ["noise_free", "noise_ignores_std", "keep_and_mask_swapped", "masked_rows"])
+@pytest.mark.parametrize("bug", ["noise_free", "denoise_std_forgotten", "mask_keep_probability_swapped", "mask_whole_samples"])
 def test_statistical_bugs_fail_for_every_seed(tmp_path: Path, bug: str) -> None:
-    check, patches = BUGS[bug]
+    (check,), patches = BUGS[bug]
     submission = make_submission(tmp_path / bug, {MODULE: patches}, modules=(MODULE,))
     assert len(_run(check, submission, range(50))) == 50
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support import TEMPLATE, failed_ids, make_submission, run_grade, scores
+from tests.support import TEMPLATE, catalogue_bugs, failed_ids, make_submission, run_grade, scores
 
 MODULE = "q_graph_clustering"
 PART = "5"
@@ -24,9 +24,7 @@ END_TO_END = "5g.2"
 CHECKS = UNIT + (END_TO_END,)
 UNIT_ONLY = ("5c", "5d", "5e", "5f", "5g.1")
 
-RBF = "return np.exp(-gamma * sq_dists)"
 DEGREE = "return np.diag(A.sum(axis=0))"
-NORMALIZE = "d_inv_sqrt = 1.0 / np.sqrt(A.sum(axis=0))"
 EMBEDDING = "embedding = top_left_singular_vectors(M, n_clusters)"
 KMEANS = "return embedding, km.fit_predict(embedding)"
 STOCHASTIC = "return M / M.sum(axis=0, keepdims=True)"
@@ -39,18 +37,22 @@ ADJACENCY_BODY = """    X = np.asarray(X, dtype=np.float64)
 NORMALIZE_BODY = """    d_inv_sqrt = 1.0 / np.sqrt(A.sum(axis=0))
     return d_inv_sqrt[:, None] * A * d_inv_sqrt[None, :]"""
 
-# ------------------------------------------------------------------ realistic bugs: patch -> the checks it costs
-# The first set is what the unit checks see; 5g.2 (the student's whole pipeline on the homework
-# data) is lost too when the bug breaks the clustering (measured ARI in the comment).
+# ------------------------------------------------------------------ realistic bugs: from the proof catalogue (mutants/part5.toml)
+# name -> (the unit checks it costs, the end-to-end checks it costs, patches): the first set is
+# what the unit checks see; 5g.2 (the student's whole pipeline on the homework data) is graded
+# with the grader's stand-ins for failed prerequisites, so it is lost only where the catalogue says.
+
+
+def _split(fails: tuple[str, ...], patches: list[tuple[str, str]]) -> tuple[set[str], set[str], list[tuple[str, str]]]:
+    return set(fails) & set(UNIT), set(fails) - set(UNIT), patches
+
 
 BUGS: dict[str, tuple[set[str], set[str], list[tuple[str, str]]]] = {
-    "rbf_no_minus_sign": ({"5c.1", "5c.2"}, {END_TO_END}, [(RBF, "return np.exp(gamma * sq_dists)")]),  # A overflows to inf
-    "rbf_unsquared_distance": ({"5c.1"}, {END_TO_END}, [(RBF, "return np.exp(-gamma * np.sqrt(sq_dists))")]),  # ARI 0.57
-    "degree_without_diag": ({"5d.1"}, set(), [(DEGREE, "return A.sum(axis=0)")]),
-    "normalize_with_inverse_degree": ({"5e.1"}, {END_TO_END}, [(NORMALIZE, "d_inv_sqrt = 1.0 / A.sum(axis=0)")]),  # ARI 0.53
-    "right_singular_vectors": ({"5f.1"}, set(), [(EMBEDDING, "embedding = top_left_singular_vectors(np.asarray(M).T, n_clusters)")]),
-    "kmeans_on_rows_of_m": ({"5f.2"}, {END_TO_END}, [(KMEANS, "return embedding, km.fit_predict(M)")]),  # ARI 0.09
-    "row_stochastic": ({"5g.1"}, set(), [(STOCHASTIC, "return M / M.sum(axis=1, keepdims=True)")]),
+    name: _split(*bug)
+    for name, bug in catalogue_bugs(PART, [
+        "rbf_no_minus_sign", "rbf_unsquared_distance", "degree_as_vector", "normalize_with_inverse_degree",
+        "embedding_right_singular_vectors", "kmeans_on_rows_of_m", "stochastic_rows",
+    ]).items()
 }
 
 # ------------------------------------------------------------------ legitimately different, correct implementations
@@ -181,11 +183,11 @@ def test_messages_name_the_mistake(graded: Graded) -> None:
 
     assert "(0,0), (1,0), (0,2)" in text("rbf_unsquared_distance", "5c.1") and "Smallest failing input" not in text("rbf_unsquared_distance", "5c.1")
     assert "sign typo" in text("rbf_no_minus_sign", "5c.2") and "exp(-gamma" in text("rbf_no_minus_sign", "5c.2")
-    assert "expected shape (3, 3), got shape (3,)" in text("degree_without_diag", "5d.1")
+    assert "expected shape (3, 3), got shape (3,)" in text("degree_as_vector", "5d.1")
     assert "D^{-1/2} A D^{-1/2}" in text("normalize_with_inverse_degree", "5e.1")
-    assert "LEFT singular vectors" in text("right_singular_vectors", "5f.1")
+    assert "LEFT singular vectors" in text("embedding_right_singular_vectors", "5f.1")
     assert "adjusted Rand index" in text("kmeans_on_rows_of_m", "5f.2")
-    assert "COLUMN" in text("row_stochastic", "5g.1")
+    assert "COLUMN" in text("stochastic_rows", "5g.1")
 
 
 # ------------------------------------------------------------------ fast: the inputs the checks draw are what they claim
@@ -228,7 +230,7 @@ def test_a_realistic_bug_costs_its_check_and_the_end_to_end_check_when_it_breaks
     assert lost(results) == unit | pipeline, messages(results)
     if pipeline:
         first_line = messages(results)[END_TO_END].splitlines()[0]
-        assert first_line.startswith("This check runs your code for"), first_line
+        assert first_line.startswith("This check runs your code graded by"), first_line
 
 
 @pytest.mark.slow
