@@ -215,12 +215,35 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  WARNING: --jobs {jobs}: some submissions did not finish (logs in {work})")
             figures["jobs2_speedup"] = ratio(stat(b.per_minute for b in per_jobs[2]), stat(b.per_minute for b in per_jobs[1]))
             print(f"  speedup --jobs 2 / --jobs 1 (submissions/min, ratio of medians): x{fmt(figures['jobs2_speedup'], 2)}")
+            dask_runs = _dask_batches(runner, class_dir, args.batch_k, args.runs)
+            if dask_runs:
+                print(row("Dask LocalCluster, 2 workers: submissions/min", stat(b.per_minute for b in dask_runs), "/min", 2))
+                print(row("Dask LocalCluster, 2 workers: wall", stat(b.m.wall_s for b in dask_runs), "s"))
+                if any(b.ok < b.k for b in dask_runs):
+                    print(f"  WARNING: Dask: some submissions did not finish (logs in {work})")
+                figures["dask2_per_min"] = stat(b.per_minute for b in dask_runs).median
         print(f"end: {load_note()}" + (f"; logs kept in {work}" if args.keep else ""))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(summary_line(figures))
     return 0
+
+
+def _dask_batches(runner, class_dir, k: int, runs: int) -> list:
+    """``batch --scheduler`` on a LocalCluster of 2 single-thread worker processes (the CI cluster's shape)."""
+    try:
+        import distributed
+    except ImportError:
+        print("  Dask: distributed is not installed; no cluster figures")
+        return []
+    out = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=0, dashboard_address=None) as cluster:
+        for i in range(runs):
+            b = runner.batch(class_dir, k, 2, scheduler=cluster.scheduler_address)
+            out.append(b)
+            print(f"    [5] Dask 2 workers run {i + 1}: {b.m.wall_s:.1f} s, {b.per_minute:.2f} submissions/min, {b.ok}/{b.k} ok", flush=True)
+    return out
 
 
 if __name__ == "__main__":

@@ -124,14 +124,18 @@ class Runner:
         m = run_measured(cmd, d / "log.txt", cwd=PROJECT_ROOT, env=self.env(), timeout=self.timeout, preexec_fn=preexec_fn)
         return GradeRun(m, _load(report), _load(results))
 
-    def batch(self, class_dir: Path, k: int, jobs: int) -> BatchRun:
-        d = self._dir(f"batch-j{jobs}")
-        if not self.batch_broken:
+    def batch(self, class_dir: Path, k: int, jobs: int, scheduler: str | None = None) -> BatchRun:
+        """``batch`` over the class with ``jobs`` local jobs, or on the Dask cluster at ``scheduler``."""
+        d = self._dir(f"batch-dask{jobs}" if scheduler else f"batch-j{jobs}")
+        spread = ["--scheduler", scheduler] if scheduler else ["--jobs", str(jobs)]
+        if scheduler or not self.batch_broken:
             cmd = [self.python, "-m", "autograder", "batch", str(class_dir), "--out", str(d / "out"),
-                   "--jobs", str(jobs), "--force", "--shared-sandbox", *self._only()]
+                   *spread, "--force", "--shared-sandbox", *self._only()]
             m = run_measured(cmd, d / "log.txt", cwd=PROJECT_ROOT, env=self.env(), timeout=self.timeout * k)
             if m.returncode == 0 and (d / "out" / "grades.csv").is_file():
                 return BatchRun(m, k, _ok_in_csv(d / "out" / "grades.csv"), "autograder batch")
+            if scheduler:
+                return BatchRun(m, k, 0, f"autograder batch --scheduler exited {m.returncode} (log: {m.log})")
             self.batch_broken = f"`autograder batch` exited {m.returncode} (log: {m.log})"
         commands = [[self.python, "-m", "autograder", "grade", str(sub), "--results", str(d / f"{sub.name}.json"),
                      "--shared-sandbox", "--quiet", *self._only()] for sub in sorted(class_dir.iterdir())]

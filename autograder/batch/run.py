@@ -70,7 +70,12 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
         progress.update(outcome)
         write_csv(csv_path, [outcomes[s.name] for s in subs if s.name in outcomes], part_ids)
 
-    interrupted = grade_all(runner, todo, part_ids, fp, options.jobs, on_done, log)
+    if options.scheduler:
+        from autograder.batch.cluster import grade_all_on_cluster
+
+        interrupted = grade_all_on_cluster(options.scheduler, runner, todo, part_ids, fp, on_done, log)
+    else:
+        interrupted = grade_all(runner, todo, part_ids, fp, options.jobs, on_done, log)
     seconds = time.monotonic() - started
     for sub in subs:
         if sub.name not in outcomes:  # cancelled by the interruption
@@ -90,6 +95,7 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
             "graded_this_run": graded,
             "reused": reused,
             "jobs": options.jobs,
+            "scheduler": options.scheduler,
             "seconds": round(seconds, 1),
             "submissions_per_minute": round(graded / seconds * 60, 2) if graded and seconds > 0 else None,
             "state": "interrupted" if interrupted else "complete",

@@ -21,8 +21,7 @@ from typing import Callable
 from autograder.batch.export import Submission
 from autograder.batch.outcome import Outcome, finished, not_graded, read_outcome
 from autograder.batch.resume import STATE, write_json
-from autograder.config import ARGUMENTS_ON_STDIN
-from autograder.config import PROJECT_ROOT
+from autograder.config import ARGUMENTS_ON_STDIN, PROJECT_ROOT
 from autograder.text import clean
 
 KILL_MARGIN_SECONDS = 120.0
@@ -39,7 +38,9 @@ class BatchOptions:
     deadline: float | None = None
     sandbox_user: str | None = None
     force: bool = False
-    shared_sandbox: bool = False  # other graders use the sandbox uid too (also implied by jobs > 1)
+    shared_sandbox: bool = False  # other graders use the sandbox uid too (also implied by jobs > 1 and a scheduler)
+    scheduler: str | None = None  # a Dask scheduler's address: grade on that cluster (batch.cluster)
+    assignment: str | None = None  # the assignment folder each grading is told (a cluster node's own default otherwise)
 
 
 def grade_command(submission: Path, results: Path, options: BatchOptions, shared: bool) -> list[str]:
@@ -78,9 +79,11 @@ class Runner:
         for stale in (results, folder / STATE):
             if stale.exists():
                 stale.unlink()
-        shared = self.options.jobs > 1 or self.options.shared_sandbox
+        shared = self.options.jobs > 1 or self.options.shared_sandbox or bool(self.options.scheduler)
         env = dict(os.environ)
         env["PYTHONPATH"] = str(PROJECT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        if self.options.assignment:
+            env["AUTOGRADER_ASSIGNMENT"] = self.options.assignment
         command = grade_command(sub.path, results, self.options, shared)
         started = time.monotonic()
         timed_out = False

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="Gradescope export folder, or a folder of zips/folders")
     parser.add_argument("--out", type=Path, required=True, help="output folder (results per submission, grades.csv)")
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="grade on a Dask distributed cluster (e.g. tcp://head:8786) instead of local jobs; nodes share the export and --out folders (docs/CLUSTER.md)")
     parser.add_argument("--compare", type=Path, default=None, metavar="OLD_CSV", help="print who gained or lost points, and in which part, against an earlier grades.csv")
     parser.add_argument("--only", default="", help="grade only checks whose id starts with one of these comma-separated prefixes, e.g. 1a,5")
     parser.add_argument("--rubric", type=Path, default=None, help="an alternative rubric.toml")
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         sandbox_user=args.sandbox_user,
         force=args.force,
         shared_sandbox=args.shared_sandbox,
+        scheduler=args.scheduler,
+        assignment=os.environ.get("AUTOGRADER_ASSIGNMENT"),
     )
     try:
         report = run_batch(args.submissions, options)
