@@ -69,7 +69,7 @@ class Intake:
 
 
 # What browsers and Colab add to a downloaded name: "Copy of q_x", "q_x (1)", "q_x - Copy", "q_x_v2".
-_DECORATION = re.compile(r"^(copy of |copy_of_)|( ?\(\d+\)| - copy| copy|_copy|-copy|[ _-]v?\d+)$", re.IGNORECASE)
+DECORATION = re.compile(r"^(copy of |copy_of_)|( ?\(\d+\)| - copy| copy|_copy|-copy|[ _-]v?\d+)$", re.IGNORECASE)
 
 
 def shown(name: object) -> str:
@@ -81,7 +81,7 @@ def _normal_stem(stem: str) -> str:
     previous = None
     stem = stem.strip()
     while previous != stem:
-        previous, stem = stem, _DECORATION.sub("", stem).strip()
+        previous, stem = stem, DECORATION.sub("", stem).strip()
     return stem.replace(" ", "_").replace("-", "_").lower()
 
 

@@ -46,7 +46,7 @@ def layout_block() -> str:
         f"MAX_FILES = {intake.MAX_FILES}",
         f"MAX_MODULE_BYTES = {intake.MAX_MODULE_BYTES}",
         f"PART_RE = re.compile(r\"^\\s*({'|'.join(map(re.escape, parts))})\\s*:\")",
-        f"DECORATION = re.compile({intake._DECORATION.pattern!r}, re.IGNORECASE)",
+        f"DECORATION = re.compile({intake.DECORATION.pattern!r}, re.IGNORECASE)",
         END,
     ]
     return "\n".join(lines) + "\n"
