@@ -21,7 +21,7 @@ SEARCH_DIR = Path(__file__).resolve().parent.parent / "assignments"  # the proje
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PART = re.compile(r"^[0-9A-Za-z]+$")
 HOOKS = ("warm_up", "worker", "reseed", "plots", "kit", "adversarial_builders")
-FIELDS = ("name", "version", "reference", "template", "rubric", "catalogue", "data", "checks", "probes", "preload", "versions", "hooks", "module")
+FIELDS = ("name", "version", "reference", "template", "rubric", "catalogue", "calibration", "data", "checks", "probes", "preload", "versions", "hooks", "module")
 
 
 class ManifestError(ValueError):
@@ -52,6 +52,7 @@ class Assignment:
     template: Path
     rubric: Path
     catalogue: Path
+    calibration: Path | None = None  # the reference's own time per check (``python -m autograder calibrate``)
     data: tuple[Path, ...] = ()
     checks: tuple[str, ...] = ()
     probes: tuple[str, ...] = ()
@@ -162,6 +163,7 @@ def load(folder: Path | str) -> Assignment:
         folder=folder, name=text("name"), version=str(data.get("version", "1")), modules=tuple(modules),
         reference=(folder / text("reference")).resolve(), template=(folder / text("template")).resolve(),
         rubric=folder / text("rubric", "rubric.toml"), catalogue=folder / text("catalogue", "catalogue"),
+        calibration=folder / text("calibration", "calibration.toml"),
         data=tuple((folder / d).resolve() for d in names("data")), checks=names("checks"), probes=names("probes"),
         preload=names("preload"), versions=names("versions"), hooks={k: str(v) for k, v in hooks.items()},
     )

@@ -5,22 +5,25 @@ page can be mailed, archived or opened offline. The page shows, per submission,
 a per-part table, (when available) the plots the student's own code drew,
 every check with its student-facing message and the grader's summary
 (``autograder/plots.py``: a ``plots/`` folder next to results.json, or rendered
-on the spot with ``report --plots SUBMISSION``).
+on the spot with ``report --plots SUBMISSION``). A page of two or more submissions
+starts, after its summary table, with a class overview (``autograder/class_view.py``):
+the score distribution, each check's pass rate and the most frequent diagnosed mistakes.
 """
 from __future__ import annotations
 
 import base64
 import csv
 import datetime as _dt
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder import class_view
+from autograder.class_view import Finding
 from autograder.plots import PlotResult, load_manifest
 from autograder.results import atomic_write
-from autograder.text import clean, clean_value
+from autograder.text import clean, clean_value, html_text
 
 
 
@@ -62,6 +65,7 @@ class Item:
     plots_dir: Path | None = None
     error: str = ""
     plots_only: bool = False  # no results.json: a page of plots
+    findings: list[Finding] = field(default_factory=list)  # the diagnosed mistakes of its failed checks
 
     def parts(self, student_view: bool = False) -> dict[str, tuple[float, float, int, int]]:
         """part -> (score, max, checks passed, checks graded)."""
@@ -121,6 +125,7 @@ def load(path: Path, label: str | None = None) -> Item:
             item.checks.append(
                 Check(number, number.split(".")[0], title, float(test.get("score", 0) or 0), float(test.get("max_score", 0) or 0), _status(test), str(test.get("visibility", "visible")), str(test.get("output", "")))
             )
+        item.findings = class_view.findings(data.get("tests"))
         item.max_score = sum(c.max_score for c in item.checks)
         if isinstance(item.extra.get("total_points"), (int, float)):
             item.max_score = float(item.extra["total_points"])  # the assignment total; extra credit on top
@@ -193,7 +198,7 @@ a { color: #1d4ed8; }
 
 def _e(text: Any) -> str:
     """Text for the page: cleaned (valid Unicode, control and bidi characters shown as text), then escaped."""
-    return html.escape(clean(text), quote=True)
+    return html_text(text)
 
 
 def write_page(path: Path, page: str) -> None:
@@ -239,6 +244,7 @@ def render_html(items: list[Item], title: str | None = None, student_view: bool 
             cells = "".join(f'<td class="num">{_n(parts[p][0])}/{_n(parts[p][1])}</td>' if p in parts else "<td></td>" for p in parts_all)
             out.append(f'<tr><td><a href="#{_anchor(i)}">{_e(item.label)}</a></td>{cells}<td class="num"><b>{_n(item.score)}</b>/{_n(item.max_score)}</td><td>{"yes" if item.finished else "<b>no</b>"}</td></tr>')
         out.append("</tbody></table>")
+        out.extend(class_view.overview_html(items, student_view))  # score histogram, pass rates, diagnosed mistakes
     for i, item in enumerate(items):
         out.extend(_item_html(item, _anchor(i), student_view))
     out.append("</body></html>")

@@ -34,6 +34,7 @@ class TestResult:
     visibility: str
     output: str = ""
     tags: list[str] = field(default_factory=list)
+    extra_data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = clean_value(asdict(self), FIELD_CAP)
@@ -42,6 +43,8 @@ class TestResult:
         data["max_score"] = round(float(self.max_score), 4)
         if not self.tags:
             del data["tags"]
+        if not self.extra_data:
+            del data["extra_data"]
         return data
 
 

@@ -31,6 +31,7 @@ class Check:
     notebook: bool = True
     extra_credit: bool = False  # never counts toward the total (3b, and what only the module form asks for)
     optional: bool = False  # optional in the handout: extra credit unless [grader] optional_required
+    hints: bool = True  # on failure, name the catalogued mistake the outputs match (autograder/diagnosis.py)
 
     @property
     def part(self) -> str:
@@ -44,6 +45,10 @@ class Grader:
     deadline_seconds: float = 480.0
     version: str = "1"
     optional_required: bool = False  # true: the handout's optional parts (1h, ...) count toward the total
+    timeout_factor: float = 10.0  # a check may take this many times the reference's own time (the calibration) ...
+    timeout_floor: float = 5.0  # ... but never less than this, and never more than its rubric timeout
+    import_timeout: float = 20.0  # importing one module, at most (calibrated the same way when measured)
+    diagnosis_seconds: float = 2.0  # the most one failed check's diagnosis may take (replays on the catalogue's mistakes)
 
 
 @dataclass(frozen=True)

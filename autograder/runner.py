@@ -52,6 +52,7 @@ class GradeReport:
     seconds: float = 0.0
     results_path: str = ""
     notes: list[str] = field(default_factory=list)
+    import_seconds: dict[str, float] = field(default_factory=dict)  # module -> slowest import (what calibrate records)
 
 
 def grade(config: GradeConfig) -> GradeReport:
@@ -119,9 +120,11 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     # Loaded only now: the worker supervisor has been forked and holds none of this.
     from autograder import checks, rubric as rubric_mod
     from autograder.checks.compare import CheckFailed
-    from autograder.checks.context import CheckAborted, Ctx, InfrastructureAbort, check_seed
+    from autograder import calibration as calibration_mod
+    from autograder.checks.context import CheckAborted, Ctx, InfrastructureAbort, ModuleBroken, check_seed
 
     rubric = rubric_mod.load(config.rubric_path or rubric_mod.default_path())
+    calibration = calibration_mod.load(assignment.current().calibration) if config.calibrated else None
     functions = checks.registry()
     deadline_seconds = config.deadline_seconds or rubric.grader.deadline_seconds
     global_deadline = started + deadline_seconds
@@ -130,11 +133,15 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     report = GradeReport(results_path=writer.path)
     failed: set[str] = set()
     titles = {c.id: c.title for c in rubric.checks}
+    diagnoser = None
+    unimportable: dict[str, str] = {}  # module -> the message of its failed import, found once
+    counts = {m: sum(c.module == m for c in rubric.checks) for m in {c.module for c in rubric.checks}}
     for check in rubric.checks:
         t0 = time.monotonic()
         visible_points = check.points
         status, score, message = "failed", 0.0, ""
         session = None
+        diagnosis = None
         if config.only and not any(check.id.startswith(p) or check.part == p for p in config.only):
             status, message = "not run", say("only", only=",".join(config.only))
         elif check.module not in found.modules and check.module in intake_mod.notebookless() and found.notebook_submission:
@@ -143,22 +150,33 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
             message = found_problem(found, check.module)
         elif found.is_notebook(check.module) and not check.notebook:
             status, visible_points, message = "n/a", 0.0, say("not_in_notebook")
+        elif check.module in unimportable:
+            message = unimportable[check.module]
         elif time.monotonic() >= global_deadline:
             status, message = "not run", say("deadline", seconds=deadline_seconds)
         elif check.id not in functions:
             message = say("grader_error", detail=f"no check function is registered for {check.id}")
         else:
             _reseed(check_seed(check.id))
-            deadline = min(time.monotonic() + check.timeout, global_deadline)
-            ctx = Ctx(check, lambda: sandbox.open(cpu_seconds=int(check.timeout * 2) + 5, memory_mb=check.memory_mb), deadline, grader_fault=sandbox.grader_fault, failed=frozenset(failed), titles=titles, notebook=found.is_notebook(check.module))
+            timeout = calibration_mod.check_timeout(check, rubric.grader, calibration)
+            deadline = min(time.monotonic() + timeout, global_deadline)
+            import_timeout = min(timeout, calibration_mod.import_timeout(check.module, rubric.grader, calibration))  # no part of a check outlasts it
+            loading = _Loader(sandbox, check, timeout, import_timeout, global_deadline, counts[check.module], report)
+            ctx = Ctx(check, loading.open, deadline, grader_fault=sandbox.grader_fault, failed=frozenset(failed), titles=titles, notebook=found.is_notebook(check.module))
             aborted = None
+            wrong = False  # the student's code failed the check (not a lost worker, not a grader error)
             try:
                 functions[check.id](ctx)
                 status, score, message = "passed", check.points, "\n".join([say("passed"), *ctx.notes])
             except CheckFailed as exc:
                 message = "\n".join([exc.message, *ctx.notes])
+                wrong = True
             except CheckAborted as exc:
                 aborted = exc.lost
+            except ModuleBroken as exc:
+                unimportable[check.module] = message = exc.message
+                if exc.end is not None:
+                    message = _with_worker_output(message, exc.end)
             except InfrastructureAbort as exc:
                 if ctx.session is not None:
                     ctx.session.close()
@@ -168,8 +186,13 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
                 report.notes.append(f"{check.id}: grader error\n{traceback.format_exc()}")
             session = ctx.session
             end = session.close() if session is not None else None
+            if wrong and check.hints and ctx.evidence():
+                diagnoser = diagnoser or _diagnoser()
+                diagnosis = _diagnose(diagnoser, check, ctx, min(rubric.grader.diagnosis_seconds, global_deadline - time.monotonic()), report)
+                if diagnosis is not None:
+                    message += "\n" + say("diagnosis", hint=diagnosis.hint)
             if aborted is not None:
-                message = _lost_message(aborted, end, check.timeout, deadline >= global_deadline - 1e-6)
+                message = _lost_message(aborted, end, timeout, deadline >= global_deadline - 1e-6)
             if end is not None:
                 message = _with_worker_output(message, end)
             if status == "failed" and check.id in functions:
@@ -195,6 +218,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
             status="passed" if status in ("passed", "n/a") else "failed",
             visibility=check.visibility,
             output=message,
+            extra_data={"diagnosis": diagnosis.to_json()} if diagnosis is not None else {},
         )
         writer.execution_time = time.monotonic() - started
         writer.record(result)
@@ -206,6 +230,68 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     writer.execution_time = report.seconds
     writer.write(finished=True)
     return report
+
+
+def _diagnoser():
+    """The diagnosis (``autograder/diagnosis.py``), or None when the assignment catalogues no mistakes."""
+    from autograder.diagnosis import Diagnoser, suspects
+
+    try:
+        pool = suspects()
+    except Exception:  # noqa: BLE001 - a catalogue that does not load costs the hints, never a grade
+        return None
+    return Diagnoser(assignment.current().reference, pool) if pool else None
+
+
+class _Loader:
+    """Opens a check's worker and imports the student's module first, under its own time limit.
+
+    An import that raises, hangs or crashes raises ``ModuleBroken`` with one message that says
+    so; the runner then marks every check of that module with it, without running them.
+    """
+
+    def __init__(self, sandbox, check, timeout: float, import_timeout: float, global_deadline: float, count: int, report: "GradeReport") -> None:
+        self.sandbox, self.check, self.timeout, self.import_timeout = sandbox, check, timeout, import_timeout
+        self.global_deadline, self.count, self.report = global_deadline, count, report
+
+    def open(self):
+        from autograder.checks.context import InfrastructureAbort, ModuleBroken, describe_error
+        from autograder.sandbox.client import StudentRaised, WorkerLost
+
+        module = self.check.module
+        session = self.sandbox.open(cpu_seconds=int(max(self.timeout, self.import_timeout) * 2) + 5, memory_mb=self.check.memory_mb)
+        started = time.monotonic()
+        limit = min(started + self.import_timeout, self.global_deadline)
+        try:
+            session.call("__load__", {"module": module}, limit)
+        except WorkerLost as lost:
+            end = session.close()
+            if lost.reason == "timeout" and limit >= self.global_deadline - 1e-6:
+                raise  # the grader's overall budget ran out: not the module's fault
+            if lost.reason == "timeout":
+                text = say("import_hangs", module=module, seconds=f"{self.import_timeout:g}")
+            else:
+                text = say("protocol", detail=lost.detail) if lost.reason == "protocol" else say("import_died", module=module, how=_how_it_ended(end))
+            raise ModuleBroken(text + "\n" + say("at_import", module=module, count=self.count), end) from None
+        except StudentRaised as exc:
+            cause = self.sandbox.grader_fault(exc.info)
+            end = session.close()
+            if cause:
+                raise InfrastructureAbort(cause) from None
+            raise ModuleBroken(describe_error(exc.info) + "\n" + say("at_import", module=module, count=self.count), end) from None
+        seconds = time.monotonic() - started
+        self.report.import_seconds[module] = max(seconds, self.report.import_seconds.get(module, 0.0))
+        return session
+
+
+def _diagnose(diagnoser, check, ctx, budget: float, report: GradeReport):
+    if diagnoser is None or budget <= 0:
+        return None
+    try:
+        return diagnoser.diagnose(check, ctx.evidence(), budget)
+    except Exception:  # noqa: BLE001 - a failing diagnosis costs its hint, never the grade
+        report.notes.append(f"{check.id}: diagnosis failed\n{traceback.format_exc()}")
+        return None
 
 
 def found_problem(found: intake_mod.Intake, module: str) -> str:
@@ -222,22 +308,26 @@ def _lost_message(lost, end, timeout: float, hit_global: bool) -> str:
         return say("timeout", seconds=timeout)
     if lost.reason == "protocol":
         return say("protocol", detail=lost.detail)
-    how = "it stopped"
-    if end is not None:
-        if "signal" in end.ended:
-            import signal as _signal
+    return say("died", how=_how_it_ended(end))
 
-            try:
-                how = f"killed by signal {_signal.Signals(end.ended['signal']).name}"
-            except ValueError:
-                how = f"killed by signal {end.ended['signal']}"
-            if end.ended["signal"] == _signal.SIGXCPU:
-                how += ": CPU time limit"
-        elif end.ended.get("exit_code") == WORKER_SETUP_FAILED:
-            raise InfrastructureError(f"a sandboxed worker could not confine itself (exit status {WORKER_SETUP_FAILED}) before any student code ran")
-        else:
-            how = f"exit status {end.ended.get('exit_code')}: sys.exit or os._exit in your code?"
-    return say("died", how=how)
+
+def _how_it_ended(end) -> str:
+    """How a worker ended, in the student's terms (a signal, a CPU limit, an exit status)."""
+    if end is None:
+        return "it stopped"
+    if "signal" in end.ended:
+        import signal as _signal
+
+        try:
+            how = f"killed by signal {_signal.Signals(end.ended['signal']).name}"
+        except ValueError:
+            how = f"killed by signal {end.ended['signal']}"
+        if end.ended["signal"] == _signal.SIGXCPU:
+            how += ": CPU time limit"
+        return how
+    if end.ended.get("exit_code") == WORKER_SETUP_FAILED:
+        raise InfrastructureError(f"a sandboxed worker could not confine itself (exit status {WORKER_SETUP_FAILED}) before any student code ran")
+    return f"exit status {end.ended.get('exit_code')}: sys.exit or os._exit in your code?"
 
 
 def tidy_paths(text: str, base: Path) -> str:

@@ -18,6 +18,7 @@ Everything else is kept: accented and non-Latin names ("Nguyễn", "Ó Briain") 
 """
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -59,6 +60,11 @@ def clean(text: Any, limit: int | None = None) -> str:
         note = cut_marker(len(text) - keep + dropped)
         text = text[:keep] + note if keep + len(note) <= limit else text[:limit]
     return text
+
+
+def html_text(text: Any) -> str:
+    """``text`` for an HTML page: cleaned (as ``clean``), then escaped for element content and quoted attributes."""
+    return html.escape(clean(text), quote=True)
 
 
 def clean_value(value: Any, limit: int | None = None, depth: int = 0) -> Any:

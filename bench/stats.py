@@ -4,7 +4,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-SUMMARY_KEYS = ("cpu_s", "peak_mb", "sandbox_ratio", "template_s", "hang_s", "jobs2_speedup")
+SUMMARY_KEYS = ("cpu_s", "peak_mb", "sandbox_ratio", "template_s", "hang_s", "jobs2_speedup", "hints_cost")
 
 
 @dataclass
@@ -44,7 +44,7 @@ def ratio(a: Stat | None, b: Stat | None) -> float | None:
 
 
 def summary_line(figures: dict[str, float | None]) -> str:
-    digits = {"sandbox_ratio": 2, "jobs2_speedup": 2, "peak_mb": 0}
+    digits = {"sandbox_ratio": 2, "jobs2_speedup": 2, "peak_mb": 0, "hints_cost": 2}
     return "summary: " + " ".join(f"{k}={fmt(figures.get(k), digits.get(k, 1))}" for k in SUMMARY_KEYS)
 
 

@@ -627,6 +627,21 @@ def describe(exc: BaseException, msg: Messages, folder: Path) -> str:
     return text
 
 
+def likely_mistake(msg: Messages, case: dict, got: Any, rtol: float, atol: float) -> str:
+    """The hint of the one catalogued mistake whose outputs on this example equal yours (as the
+    autograder names it), or "" when none or several do."""
+    if got is None:
+        return ""
+    matched = {}
+    for mistake in case.get("mistakes", []):
+        try:
+            compare(msg, {**case, "expected": mistake["output"]}, got, rtol, atol)
+        except Exception:  # noqa: BLE001 - not this mistake
+            continue
+        matched[mistake["mistake"]] = mistake["hint"]
+    return next(iter(matched.values())) if len(matched) == 1 else ""
+
+
 def run_checks(folder: Path, prefixes: tuple[str, ...], verbose: bool, data: dict) -> int:
     import warnings
 
@@ -659,11 +674,15 @@ def run_checks(folder: Path, prefixes: tuple[str, ...], verbose: bool, data: dic
         else:
             for case in cases:
                 previous = _alarm(CASE_SECONDS)
+                got = None
                 try:
-                    got = RUNNERS[case["runner"]](module, **case["args"])
-                    compare(msg, case, plain(got), check["rtol"], check["atol"])
+                    got = plain(RUNNERS[case["runner"]](module, **case["args"]))
+                    compare(msg, case, got, check["rtol"], check["atol"])
                 except Failed as exc:
                     status, message = "failed", exc.message
+                    hint = likely_mistake(msg, case, got, check["rtol"], check["atol"])
+                    if hint:
+                        message += "\n" + msg.say("diagnosis", hint=hint)
                 except Timeout:
                     status, message = "failed", msg.say("timeout", seconds=CASE_SECONDS)
                 except Exception as exc:  # the student's code raised

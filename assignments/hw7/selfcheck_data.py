@@ -28,7 +28,7 @@ from autograder.config import PROJECT_ROOT
 
 TEMPLATE = PROJECT_ROOT / "student_template"
 OUT = TEMPLATE / "selfcheck_data.json"
-MESSAGE_KEYS = ("passed", "not_implemented", "raised", "missing_module", "syntax_error", "import_error", "timeout", "shape", "nonfinite", "mismatch", "value")
+MESSAGE_KEYS = ("passed", "not_implemented", "raised", "missing_module", "syntax_error", "import_error", "timeout", "shape", "nonfinite", "mismatch", "value", "diagnosis")
 
 
 def _r(seed: int, *shape: int, scale: float = 1.0) -> list:
@@ -153,6 +153,66 @@ def _degree_alternatives(D: list) -> list:
     return [D, np.diag(d ** -0.5).tolist()]
 
 
+def _run_mutant(selfcheck, text: str, name: str, module_name: str, case: dict, seed: int) -> dict:
+    import contextlib
+    import io
+    import random
+    import types
+    import warnings
+
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    module = types.ModuleType(module_name)
+    saved = sys.modules.get(module_name)
+    sys.modules[module_name] = module
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            exec(compile(text, f"<{name}>/{module_name}.py", "exec"), module.__dict__)
+            return selfcheck.plain(selfcheck.RUNNERS[case["runner"]](module, **case["args"]))
+    finally:
+        if saved is None:
+            sys.modules.pop(module_name, None)
+        else:
+            sys.modules[module_name] = saved
+
+
+def _mistakes(selfcheck, msg, check, case: dict) -> list[dict]:
+    """The outputs of the catalogued mistakes of this check on this example (autograder/diagnosis.py's
+    suspects), for the self-check's hints. Left out: those that pass the example (no hint to give)
+    and those whose outputs change with the random state (nobody's would equal them)."""
+    from autograder.diagnosis import suspects_for
+    from autograder.verify.building import apply_patches
+
+    out = []
+    for suspect in suspects_for(case["check"]):
+        if suspect.module != check.module or not suspect.hint:
+            continue
+        edits = dict(suspect.patches)
+        text = apply_patches((PROJECT_ROOT / "reference" / f"{check.module}.py").read_text(encoding="utf-8"), edits.get(check.module, ()), suspect.name)
+        try:
+            got, again = (_run_mutant(selfcheck, text, suspect.name, check.module, case, seed) for seed in (0, 1))
+        except Exception:  # noqa: BLE001 - a mistake that raises here is told by its exception, not its outputs
+            continue
+        if json.dumps(got, sort_keys=True, default=str) != json.dumps(again, sort_keys=True, default=str):
+            continue  # its outputs depend on the random state: nobody's outputs would equal them
+        output = {k: got.get(k) for k in case["expected"]}
+        if case["compare"].get("D") == "any_of":
+            output["D"] = [output["D"]]
+        try:
+            selfcheck.compare(msg, case, got, check.rtol, check.atol)
+            continue  # passes this example: no hint to give here
+        except selfcheck.Failed:
+            pass
+        except Exception:  # noqa: BLE001 - a reply the comparison cannot read is not a hint either
+            continue
+        out.append({"mistake": suspect.family, "hint": suspect.hint, "output": output})
+    return out
+
+
 def generate(rubric_path: Path | None = None, log=lambda s: print(s, file=sys.stderr)) -> dict[str, Any]:
     """Build the data (does not write it)."""
     from autograder import rubric as rubric_mod
@@ -180,7 +240,8 @@ def generate(rubric_path: Path | None = None, log=lambda s: print(s, file=sys.st
             expected["D"] = _degree_alternatives(expected["D"])
         # the reference must pass its own example (guards against a harness bug)
         selfcheck.compare(selfcheck.Messages(messages), {**case, "expected": expected}, got, check.rtol, check.atol)
-        out_cases.append({**case, "expected": expected})
+        mistakes = _mistakes(selfcheck, selfcheck.Messages(messages), check, {**case, "expected": expected}) if check.hints else []
+        out_cases.append({**case, "expected": expected, **({"mistakes": mistakes} if mistakes else {})})
     by_reason: dict[str, list[str]] = {}
     for cid, why in dropped.items():
         by_reason.setdefault(why, []).append(cid)

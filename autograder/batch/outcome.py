@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.batch.export import Student, Submission
+from autograder.class_view import Finding, findings
 from autograder.text import clean_value
 
 
@@ -23,6 +24,7 @@ class Outcome:
     seconds: float = 0.0
     reused: bool = False  # a finished result from an earlier run, with the same fingerprint
     graded: bool = False  # a grader ran for it in this run
+    findings: list[Finding] = field(default_factory=list)  # diagnosed mistakes of its failed checks (mistakes.csv)
 
 
 def finished(results: Path) -> bool:
@@ -45,9 +47,12 @@ def read_outcome(sub: Submission, results: Path, part_ids: list[str]) -> Outcome
         outcome.status = "error: results.json is not a JSON object"
         return outcome
     for test in data.get("tests", []) or []:
+        if not isinstance(test, dict):
+            continue
         part = str(test.get("number", "")).split(".")[0]
         outcome.parts[part] = outcome.parts.get(part, 0.0) + float(test.get("score", 0) or 0)
         outcome.max_score += float(test.get("max_score", 0) or 0)
+    outcome.findings = findings(data.get("tests"))
     outcome.total = float(data.get("score", 0) or 0)
     extra = data.get("extra_data", {}) if isinstance(data.get("extra_data"), dict) else {}
     if isinstance(extra.get("total_points"), (int, float)):

@@ -1,5 +1,5 @@
-"""``run_batch``: a whole class from export folder to grades.csv, with OUT/batch.json recording
-the fingerprint and the run's statistics."""
+"""``run_batch``: a whole class from export folder to grades.csv (and mistakes.csv, rewritten with
+it), with OUT/batch.json recording the fingerprint and the run's statistics."""
 from __future__ import annotations
 
 import sys
@@ -14,7 +14,9 @@ from autograder.batch.outcome import Outcome, not_graded
 from autograder.batch.progress import Progress
 from autograder.batch.resume import STATE, fingerprint, plan, read_json, write_json
 from autograder.batch.schedule import KILL_MARGIN_SECONDS, BatchOptions, Runner, grade_all
-from autograder.batch.table import write_csv
+from autograder.batch.table import write_csv, write_mistakes
+
+MISTAKES = "mistakes.csv"
 
 
 @dataclass
@@ -28,6 +30,7 @@ class BatchReport:
     interrupted: bool
     notes: list[str]
     csv_path: Path
+    mistakes_path: Path | None = None  # OUT/mistakes.csv, written with grades.csv
 
 
 def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> BatchReport:
@@ -63,12 +66,17 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
         progress.update(o)
     csv_path = options.out / "grades.csv"
     started = time.monotonic()
-    write_csv(csv_path, [outcomes[s.name] for s in subs if s.name in outcomes], part_ids)
+
+    def save(rows: list[Outcome]) -> None:
+        write_csv(csv_path, rows, part_ids)
+        write_mistakes(options.out / MISTAKES, rows)  # whenever grades.csv is: the two always agree
+
+    save([outcomes[s.name] for s in subs if s.name in outcomes])
 
     def on_done(sub: Submission, outcome: Outcome) -> None:
         outcomes[sub.name] = outcome
         progress.update(outcome)
-        write_csv(csv_path, [outcomes[s.name] for s in subs if s.name in outcomes], part_ids)
+        save([outcomes[s.name] for s in subs if s.name in outcomes])
 
     if options.scheduler:
         from autograder.batch.cluster import grade_all_on_cluster
@@ -81,7 +89,7 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
         if sub.name not in outcomes:  # cancelled by the interruption
             outcomes[sub.name] = not_graded(sub, part_ids, "interrupted")
     ordered = [outcomes[s.name] for s in subs if s.name in outcomes]
-    write_csv(csv_path, ordered, part_ids)
+    save(ordered)
     graded = sum(o.graded for o in ordered)
     write_json(
         manifest,
@@ -101,4 +109,4 @@ def run_batch(root: Path, options: BatchOptions, log: Callable[[str], None] = la
             "state": "interrupted" if interrupted else "complete",
         },
     )
-    return BatchReport(ordered, graded, reused, seconds, interrupted, notes, csv_path)
+    return BatchReport(ordered, graded, reused, seconds, interrupted, notes, csv_path, options.out / MISTAKES)

@@ -7,7 +7,9 @@ smallest failing input it found.
 """
 from __future__ import annotations
 
+import time
 import zlib
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import hypothesis
@@ -28,12 +30,43 @@ class CheckAborted(BaseException):
         self.lost = lost
 
 
+class ModuleBroken(BaseException):
+    """The student's module cannot be imported (it raises, hangs or crashes at import): every
+    check of that module fails with this one message, and none of them runs."""
+
+    def __init__(self, message: str, end: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.end = end  # the worker's SessionEnd (its output), when one ran
+
+
 class InfrastructureAbort(BaseException):
     """The install, not the student, failed during a check: stop grading at once (no shrinking)."""
 
     def __init__(self, cause: str) -> None:
         super().__init__(cause)
         self.cause = cause
+
+
+@dataclass(frozen=True)
+class Call:
+    """One probe call as the check made it: what was sent, what came back (or the exception's type)."""
+
+    probe: str
+    args: dict
+    value: Any
+    raised: str | None  # failure_key() of the exception, when the call raised
+    seconds: float
+
+
+def failure_key(info: dict) -> str:
+    """What identifies a failed call for the diagnosis: the kind of failure, the exception's type
+    and the first line of its message (``exception/RuntimeError: ...``; a stub reads
+    ``not_implemented/...``, a harness refusal ``bad_value/...``)."""
+    from autograder.text import clean
+
+    message = str(info.get("message", "")).strip().splitlines()
+    return f"{info.get('kind')}/{info.get('type') or info.get('kind')}: {clean(message[0] if message else '')[:200]}"
 
 
 # Failures of loading the module, not of any input: no "smallest failing input" goes with them.
@@ -69,6 +102,10 @@ class Ctx:
         self.deadline = deadline
         self.seed = check_seed(check.id)
         self.notes: list[str] = []
+        # The probe calls of the current example, and of the first and the last failing one:
+        # the evidence a diagnosis replays against the catalogue's mutants.
+        self.trace: list[Call] = []
+        self.failing: list[list[Call]] = []
 
     @property
     def rtol(self) -> float:
@@ -82,15 +119,30 @@ class Ctx:
         """Run a probe in this check's worker and return its plain outputs."""
         if self.session is None:
             self.session = self._open_session()
+        started = time.monotonic()
         try:
-            return self.session.call(probe, args, self.deadline)
+            value = self.session.call(probe, args, self.deadline)
         except WorkerLost as lost:
             raise CheckAborted(lost) from None
         except StudentRaised as exc:
             cause = self._grader_fault(exc.info)
             if cause:  # confirmed by the trusted side: the install, not the student, failed
                 raise InfrastructureAbort(cause) from None
+            self.trace.append(Call(probe, args, None, failure_key(exc.info), time.monotonic() - started))
             raise CheckFailed(describe_error(exc.info), input_dependent=exc.kind not in NOT_INPUT_DEPENDENT) from None
+        self.trace.append(Call(probe, args, value, None, time.monotonic() - started))
+        return value
+
+    def evidence(self) -> list[list[Call]]:
+        """The calls that showed the failure: of the first and the last (smallest) failing
+        example under ``for_all``, else every call of the check."""
+        return [list(t) for t in self.failing] or ([list(self.trace)] if self.trace else [])
+
+    def _failed_example(self) -> None:
+        if self.failing:
+            self.failing[1:] = [list(self.trace)]
+        else:
+            self.failing.append(list(self.trace))
 
     def close(self, got: Any, expected: Any, what: str, rtol: float | None = None, atol: float | None = None) -> None:
         assert_close(got, expected, what, self.rtol if rtol is None else rtol, self.atol if atol is None else atol)
@@ -132,10 +184,12 @@ class Ctx:
         )
         @hypothesis.given(strategy)
         def prop(example: Any) -> None:
+            self.trace = []
             try:
                 test(example)
             except CheckFailed as exc:
                 failures.append((example, exc))
+                self._failed_example()
                 raise
 
         try:

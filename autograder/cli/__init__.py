@@ -19,6 +19,7 @@ COMMANDS = {
     "pack": "Zip exactly the files the grader reads, warning about missing parts.",
     "check-rubric": "Validate rubric.toml: ids, points, reference at full marks.",
     "selftest": "Grade the bundled canary through the sandbox and compare with its known verdicts.",
+    "calibrate": "Measure the reference's own time per check and import; the grader's timeouts derive from it.",
     "kit": "Regenerate the student kit's generated parts from the manifest, rubric and reference.",
 }
 

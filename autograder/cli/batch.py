@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     rate = f", {report.graded / report.seconds * 60:.1f} submissions/minute" if report.graded and report.seconds > 0 else ""
     print(
         f"{len(report.outcomes)} submissions: {report.graded} graded in {report.seconds:.0f} s{rate}, "
-        f"{report.reused} reused, {len(errors)} not ok. Grades: {report.csv_path}"
+        f"{report.reused} reused, {len(errors)} not ok. Grades: {report.csv_path}; diagnosed mistakes: {report.mistakes_path}"
     )
     for o in errors:
         print(f"  {o.submission}: {o.status}")

@@ -1,8 +1,9 @@
 """``build``: the zip to upload to Gradescope, byte-identical when built twice from the same tree.
 
 Contents: ``setup.sh`` and ``run_autograder`` at the zip root, ``requirements.txt`` and
-``requirements.lock``, the ``autograder/`` package, ``assignments/`` (without the proof
-catalogues, which only ``verify`` reads), the assignment's reference and data folders, and
+``requirements.lock``, the ``autograder/`` package, ``assignments/`` (of the proof catalogue
+only its mutants, from which the diagnosis names mistakes; the held-out bugs, variants and
+attacks are read by ``verify`` alone), the assignment's reference and data folders, and
 ``examples/`` (the canary that ``setup.sh`` grades). Never tests, caches,
 hidden files or editor droppings. Every entry has a fixed timestamp (1980-01-01),
 fixed permissions (0755 for the two scripts and any executable, 0644 otherwise),
@@ -26,7 +27,8 @@ ROOT_FILES = ("setup.sh", "run_autograder", "requirements.txt", "requirements.lo
 TREES = ("autograder", "assignments", "examples")  # examples: the canary setup.sh grades
 EXECUTABLES = ("setup.sh", "run_autograder")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-SKIP_DIRS = {"__pycache__", "tests", "node_modules", "catalogue"}
+SKIP_DIRS = {"__pycache__", "tests", "node_modules"}
+CATALOGUE_SHIPPED = {"mutants"}  # the diagnosis names mistakes from them while grading; the rest only verify reads
 SKIP_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", ".swo", "~", ".tmp")
 
 
@@ -72,15 +74,17 @@ def collect(source: Path) -> list[tuple[str, Path]]:
 
     task = assignment.current()
     extra = [str(p.relative_to(PROJECT_ROOT)) for p in (task.reference, *task.data) if p.is_relative_to(PROJECT_ROOT)]
+    catalogue = task.catalogue.resolve().relative_to(PROJECT_ROOT.resolve())
     for tree in (*TREES, *extra):
         top = source / tree
         if not top.is_dir():
             raise BuildError(f"{top} is missing")
         walker = walk(top, max_depth=32, max_entries=200_000)  # iterative: no RecursionError, whatever is in the tree
         for folder, dirs, names in walker:
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+            in_catalogue = Path(folder).resolve() == source / catalogue
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".") and (not in_catalogue or d in CATALOGUE_SHIPPED))
             for name in sorted(names):
-                if name.startswith(".") or name.endswith(SKIP_SUFFIXES):
+                if name.startswith(".") or name.endswith(SKIP_SUFFIXES) or in_catalogue:
                     continue
                 path = Path(folder) / name
                 if path.is_symlink():

@@ -11,7 +11,8 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Render one or many results.json files as one self-contained HTML page (inline CSS, images as data: URIs): "
-        "points per part, every check and its message, and plots drawn by the submission's own code. "
+        "points per part, every check and its message, and plots drawn by the submission's own code; with two or more, "
+        "first a class overview (score histogram, pass rate per check, most frequent diagnosed mistakes). "
         "A folder argument means every */results.json in it (a batch output). Plots come from a plots/ folder "
         "next to results.json, or are drawn now, in the sandbox, with --plots SUBMISSION."
     )

@@ -5,6 +5,9 @@ cannot read the standard library, a notebook path that fails, a sandbox that can
 stops there, loudly, instead of giving every student 0. The canary is the sample submission,
 once as ``.py`` modules and once as notebooks, graded on a few checks that pass and a few that
 fail (``examples/canary.toml``); each grading runs in its own process, exactly as ``grade`` does.
+Then the reference is graded in full: it must get every point, and that grading fills the
+trusted side's cache of the reference's fixed work (``autograder/checks/memo.py``) for every
+grading on this install (on Gradescope: in the image).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ CANARY = PROJECT_ROOT / "examples" / "canary.toml"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--canary", type=Path, default=CANARY, help=argparse.SUPPRESS)
+    parser.add_argument("--no-reference", action="store_true", help="skip the full grading of the reference")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +50,29 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  {line}")
             else:
                 print(f"selftest: ok    {entry['path']}: {len(entry['expected'])} verdicts as expected ({seconds:.1f} s)")
+        if not args.no_reference:
+            failures += _reference_in_full(Path(tmp) / "reference.json")
     return 1 if failures else 0
+
+
+def _reference_in_full(results: Path) -> int:
+    """Grade the reference on every check: 0 when it gets every point, else 1 (and why)."""
+    from autograder import assignment
+
+    started = time.monotonic()
+    command = [sys.executable, "-m", "autograder", "grade", str(assignment.current().reference), "--results", str(results), "--quiet", "--shared-sandbox"]
+    proc = subprocess.run(command, cwd=str(PROJECT_ROOT), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    try:
+        tests = json.loads(results.read_text(encoding="utf-8")).get("tests", [])
+    except (OSError, ValueError) as exc:
+        print(f"selftest: FAIL  reference: no readable results.json ({exc}); exit status {proc.returncode}")
+        return 1
+    lost = [t.get("number", "?") for t in tests if t.get("score", 0) < t.get("max_score", 0)]
+    if lost or not tests:
+        print(f"selftest: FAIL  reference: lost points on {', '.join(lost) or 'every check (no tests)'}")
+        return 1
+    print(f"selftest: ok    reference: every point on {len(tests)} checks ({time.monotonic() - started:.1f} s)")
+    return 0
 
 
 def compare(results: Path, expected: dict[str, str], proc: subprocess.CompletedProcess) -> list[str]:

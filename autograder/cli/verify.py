@@ -8,7 +8,7 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, help="gradings of mutants and variants run in parallel (default: the number of CPUs)")
-    parser.add_argument("--kind", default="mutant,variant,adversarial", help="comma-separated kinds to run: mutant, variant, adversarial (default: all)")
+    parser.add_argument("--kind", default="mutant,variant,adversarial,heldout", help="comma-separated kinds to run: mutant, variant, adversarial, heldout (the bugs that measure the hints; default: all)")
     parser.add_argument("--part", default="", help="only fixtures of these comma-separated parts, e.g. 1,3a")
     parser.add_argument("--name", action="append", default=[], help="only fixtures whose name matches this glob (repeatable)")
     parser.add_argument("--default-only", action="store_true", help="only the fast subset the default pytest run uses")

@@ -150,7 +150,7 @@ def prove(
     workroot = traversable_folder()
     checks: list[tuple[str, bool, str]] = []
     try:
-        batch = [f for f in selected if f.kind in ("mutant", "variant")]
+        batch = [f for f in selected if f.kind in ("mutant", "variant", "heldout")]
         if invariants:
             batch = [honest_fixture(catalogue.parts), template_fixture(catalogue.parts)] + batch
         verdicts = grade_many(batch, catalogue.parts, jobs, workroot, progress)
@@ -170,4 +170,9 @@ def prove(
             checks.append(("reference still gets full marks after the attacks", after.ok, after.detail))
     finally:
         remove_tree(workroot)
-    return Proof(verdicts, [(f, why) for f, why in catalogue.pending if f.kind in set(kinds)], checks, time.monotonic() - started)
+    hints = None
+    if any(f.kind == "heldout" for f in selected):
+        from autograder.verify.hints import measure
+
+        hints = measure(verdicts, {f.key: f for f in catalogue.fixtures})
+    return Proof(verdicts, [(f, why) for f, why in catalogue.pending if f.kind in set(kinds)], checks, time.monotonic() - started, hints)

@@ -23,6 +23,7 @@ from autograder import assignment
 _TASK = assignment.current()
 FIXTURES = _TASK.catalogue
 MUTANTS_DIR = FIXTURES / "mutants"
+HELDOUT_DIR = FIXTURES / "heldout"
 VARIANTS_DIR = FIXTURES / "variants"
 ADVERSARIAL_DIR = FIXTURES / "adversarial"
 REFERENCE = _TASK.reference
@@ -30,7 +31,7 @@ TEMPLATE = _TASK.template
 MODULE_PART = {m.name: m.proof_part for m in _TASK.modules}  # the part verify counts a module's fixtures under
 PART_ORDER = _TASK.proof_parts
 DEFAULT_MODULE = _TASK.module_names[0]
-KINDS = ("mutant", "variant", "adversarial")
+KINDS = ("mutant", "variant", "adversarial", "heldout")  # heldout: bugs that measure the hints (never shown to the diagnosis)
 OUTCOMES = ("full", "zero", "fails", "lost")  # lost: some checks fail, which ones is not pinned
 
 
@@ -98,7 +99,8 @@ class Catalogue:
         return {f.key: f for f in self.fixtures}
 
 
-_MUTANT_FIELDS = {"name", "description", "module", "fails", "patches", "default", "only", "modules", "notebook", "known_issue"}
+_MUTANT_FIELDS = {"name", "description", "module", "fails", "patches", "default", "only", "modules", "notebook", "known_issue", "hint", "family"}
+_HELDOUT_FIELDS = {"name", "description", "module", "patches", "only", "modules", "mistake"}
 _VARIANT_FIELDS = {"name", "description", "module", "patches", "folder", "default", "only", "modules", "notebook", "known_issue"}
 _CASE_FIELDS = {
     "description", "module", "modules", "base", "only", "requires_root", "default", "append", "prepend",
@@ -139,32 +141,45 @@ def _check_fields(entry: dict, allowed: set[str], where: str) -> None:
         raise CatalogueError(f"{where}: name must be lower_snake_case, got {entry.get('name')!r}")
 
 
-def load_fixture_files() -> list[Fixture]:
-    """Every fixture of the catalogue, ready or not (raises CatalogueError on a malformed entry)."""
-    fixtures: list[Fixture] = []
-    for path in sorted(MUTANTS_DIR.glob("*.toml")):
+def _mutant_entries(folder: Path, fields: set[str], label: str):
+    """(where, entry, module, patches, file name) of every [[mutant]] in ``folder``'s TOML files, validated."""
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        default_module = data.get("module")
         for i, entry in enumerate(data.get("mutant", [])):
-            where = f"{path.name} mutant #{i + 1} ({entry.get('name')})"
-            _check_fields(entry, _MUTANT_FIELDS, where)
-            module = entry.get("module", default_module)
+            where = f"{label}{path.name} mutant #{i + 1} ({entry.get('name')})"
+            _check_fields(entry, fields, where)
+            module = entry.get("module", data.get("module"))
             if module not in MODULE_PART:
                 raise CatalogueError(f"{where}: unknown module {module!r}")
-            fails = tuple(entry.get("fails", ()))
-            if not fails:
-                raise CatalogueError(f"{where}: a mutant must name the checks it fails")
             patches = _patches(entry.get("patches"), module, where)
             if not patches:
                 raise CatalogueError(f"{where}: a mutant needs patches")
-            fixtures.append(
-                Fixture(
-                    kind="mutant", name=entry["name"], module=module, description=entry.get("description", ""),
-                    patches=patches, outcome="fails", fails=fails, only=tuple(entry.get("only", ())),
-                    modules=tuple(entry.get("modules", ())), default=bool(entry.get("default", False)), source=path.name,
-                    options={"notebook": bool(entry.get("notebook", False)), "known_issue": str(entry.get("known_issue", ""))},
-                )
+            yield where, entry, module, patches, path.name
+
+
+def load_mutants() -> list[Fixture]:
+    """The catalogue's mutants (``mutants/<part>.toml``): what the tests, ``verify`` and the diagnosis read."""
+    fixtures: list[Fixture] = []
+    for where, entry, module, patches, source in _mutant_entries(MUTANTS_DIR, _MUTANT_FIELDS, ""):
+        fails = tuple(entry.get("fails", ()))
+        if not fails:
+            raise CatalogueError(f"{where}: a mutant must name the checks it fails")
+        fixtures.append(
+            Fixture(
+                kind="mutant", name=entry["name"], module=module, description=entry.get("description", ""),
+                patches=patches, outcome="fails", fails=fails, only=tuple(entry.get("only", ())),
+                modules=tuple(entry.get("modules", ())), default=bool(entry.get("default", False)), source=source,
+                options={"notebook": bool(entry.get("notebook", False)), "known_issue": str(entry.get("known_issue", "")),
+                         "hint": str(entry.get("hint", "")), "family": str(entry.get("family", entry["name"]))},
             )
+        )
+    return fixtures
+
+
+def load_fixture_files() -> list[Fixture]:
+    """Every fixture of the catalogue, ready or not (raises CatalogueError on a malformed entry)."""
+    fixtures = load_mutants()
+    fixtures += _heldout()
     for path in sorted(VARIANTS_DIR.glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         default_module = data.get("module")
@@ -198,6 +213,24 @@ def load_fixture_files() -> list[Fixture]:
     if dupes:
         raise CatalogueError(f"duplicate fixture names: {dupes}")
     return fixtures
+
+
+def _heldout() -> list[Fixture]:
+    """``heldout/<part>.toml``: bugs the diagnosis never sees, each naming the catalogued mistake it
+    re-expresses (``mistake``: a mutant's name or family) or ``mistake = ""`` for an unrelated bug.
+    They measure the hints (``verify``): graded like mutants, expected to lose some points."""
+    out = []
+    for where, entry, module, patches, source in _mutant_entries(HELDOUT_DIR, _HELDOUT_FIELDS, "heldout/"):
+        if not isinstance(entry.get("mistake"), str):
+            raise CatalogueError(f"{where}: mistake (a catalogued mutant's name or family, or \"\" for an unrelated bug) is required")
+        out.append(
+            Fixture(
+                kind="heldout", name=entry["name"], module=module, description=entry.get("description", ""),
+                patches=patches, outcome="lost", only=tuple(entry.get("only", ())), modules=tuple(entry.get("modules", ())),
+                source=f"heldout/{source}", options={"mistake": entry["mistake"]},
+            )
+        )
+    return out
 
 
 def load_case(case_dir: Path) -> Fixture:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autograder.verify.catalogue import KINDS, PART_ORDER, Fixture
+from autograder.verify.catalogue import PART_ORDER, Fixture
+from autograder.verify.hints import HintFigures, format_figures
 from autograder.verify.verdicts import Verdict
 
 
@@ -13,6 +14,7 @@ class Proof:
     pending: list[tuple[Fixture, str]]
     invariants: list[tuple[str, bool, str]]  # (name, ok, detail)
     seconds: float
+    hints: HintFigures | None = None  # when the held-out set was graded
 
     def count(self, kind: str, part: str | None = None) -> tuple[int, int]:
         vs = [v for v in self.verdicts if v.kind == kind and not v.skipped and (part is None or v.part == part)]
@@ -20,7 +22,8 @@ class Proof:
 
     @property
     def ok(self) -> bool:
-        return all(v.ok for v in self.verdicts if not v.skipped) and all(ok for _, ok, _ in self.invariants)
+        hints_ok = self.hints is None or self.hints.met
+        return hints_ok and all(v.ok for v in self.verdicts if not v.skipped) and all(ok for _, ok, _ in self.invariants)
 
 
 def format_report(proof: Proof, verbose: bool = False) -> str:
@@ -30,7 +33,7 @@ def format_report(proof: Proof, verbose: bool = False) -> str:
     lines.append(f"{'part':<6}{'mutants':>12}{'variants':>12}{'adversarial':>14}{'pending':>10}")
     for p in parts:
         cells = []
-        for kind in KINDS:
+        for kind in ("mutant", "variant", "adversarial"):
             c, t = proof.count(kind, p)
             cells.append(f"{c}/{t}" if t else "-")
         pending = sum(1 for f, _ in proof.pending if f.part == p)
@@ -94,4 +97,8 @@ def format_report(proof: Proof, verbose: bool = False) -> str:
     for kind, label in (("mutant", "mutants"), ("variant", "variants"), ("adversarial", "adversarial")):
         c, t = proof.count(kind)
         lines.append(f"{label}: {c}/{t}")
+    if proof.hints is not None:
+        c, t = proof.count("heldout")
+        lines.append(f"held-out bugs losing points: {c}/{t}")
+        lines += format_figures(proof.hints)
     return "\n".join(lines)

@@ -50,8 +50,8 @@ def test_cgroup_parsing():
 
 
 def test_summary_line_round_trips_and_says_na():
-    line = stats.summary_line({"cpu_s": 123.44, "peak_mb": 901.6, "sandbox_ratio": 1.234, "template_s": 20.0, "hang_s": None, "jobs2_speedup": 1.8})
-    assert line == "summary: cpu_s=123.4 peak_mb=902 sandbox_ratio=1.23 template_s=20.0 hang_s=na jobs2_speedup=1.80"
+    line = stats.summary_line({"cpu_s": 123.44, "peak_mb": 901.6, "sandbox_ratio": 1.234, "template_s": 20.0, "hang_s": None, "jobs2_speedup": 1.8, "hints_cost": 0.031})
+    assert line == "summary: cpu_s=123.4 peak_mb=902 sandbox_ratio=1.23 template_s=20.0 hang_s=na jobs2_speedup=1.80 hints_cost=0.03"
     assert stats.parse_summary(line)["hang_s"] is None
     assert stats.parse_summary(line)["peak_mb"] == 902
 

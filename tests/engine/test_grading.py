@@ -51,16 +51,28 @@ def test_a_syntax_error_names_the_file_line_and_code(tmp_path):
     assert "syntax error" in output and "q_rnn_and_grad.py, line" in output and "def loss_fn(((" in output
 
 
-def test_an_import_that_hangs_fails_each_check_by_its_timeout_only(tmp_path):
+def test_an_import_that_hangs_is_found_once_and_every_check_of_the_module_says_so(tmp_path):
     folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [("import torch  # noqa: E402\n", "import torch  # noqa: E402\nimport time as _t\nwhile True:\n    _t.sleep(1)\n")]}, modules=("q_rnn_and_grad",))
     rubric = tmp_path / "rubric.toml"
     from autograder.rubric import default_path
 
     rubric.write_text(default_path().read_text().replace("timeout = 20.0", "timeout = 2.0"))
-    report, results = run_grade(folder, tmp_path / "r.json", only=("1c.1", "1c.2"), rubric_path=rubric)
+    report, results = run_grade(folder, tmp_path / "r.json", only=("1c.1", "1c.2", "1d"), rubric_path=rubric)
     outputs = {t["number"]: t["output"] for t in results["tests"]}
-    assert "Time limit exceeded" in outputs["1c.1"] and "Time limit exceeded" in outputs["1c.2"]
-    assert report.seconds < 20
+    graded = ["1c.1", "1c.2", "1d.1", "1d.2", "1d.3", "1d.4", "1d.5"]
+    assert all("hangs at import" in outputs[c] and "Found at import of q_rnn_and_grad" in outputs[c] for c in graded), outputs
+    assert len({"\n".join(outputs[c].splitlines()[:2]) for c in graded}) == 1  # one message (extra-credit notes aside) for every check
+    seconds = {o.id: o.seconds for o in report.outcomes}
+    assert all(seconds[c] < 0.5 for c in graded[1:]), seconds  # found once: no time spent on the others
+    assert report.seconds < 15
+
+
+def test_an_import_that_crashes_the_worker_is_found_once(tmp_path):
+    folder = make_submission(tmp_path / "sub", {"q_rnn_and_grad": [("import torch  # noqa: E402\n", "import torch  # noqa: E402\nimport os as _os\n_os._exit(7)\n")]}, modules=("q_rnn_and_grad",))
+    report, results = run_grade(folder, tmp_path / "r.json", only=("1c.1", "1c.2"))
+    outputs = {t["number"]: t["output"] for t in results["tests"]}
+    assert "crashes at import" in outputs["1c.1"] and "exit status 7" in outputs["1c.1"]
+    assert outputs["1c.2"].startswith(outputs["1c.1"].split("\n")[0])
 
 
 def test_os_exit_in_a_check_fails_that_check_and_the_next_check_runs_fresh(tmp_path):

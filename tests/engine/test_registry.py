@@ -19,12 +19,12 @@ TASK = assignment.current()
 LAYERS = (
     ("foundations", ("autograder", "autograder.errors", "autograder.text", "autograder.walk", "autograder.results", "autograder.memory",
                      "autograder.config", "autograder.secrets", "autograder.protocol", "autograder.messages", "autograder.installcheck",
-                     "autograder.assignment", "autograder.rubric", "autograder.probe_error")),
+                     "autograder.assignment", "autograder.rubric", "autograder.probe_error", "autograder.calibration")),
     ("intake and notebooks", ("autograder.intake", "autograder.notebook")),
     ("sandbox", ("autograder.sandbox",)),
     ("probe side", ("autograder.probes",)),
     ("check side", ("autograder.checks",)),
-    ("services", ("autograder.runner", "autograder.plots", "autograder.report", "autograder.pack", "autograder.kit", "autograder.batch", "autograder.verify")),
+    ("services", ("autograder.runner", "autograder.diagnosis", "autograder.plots", "autograder.class_view", "autograder.report", "autograder.pack", "autograder.kit", "autograder.batch", "autograder.verify")),
     ("command line", ("autograder.cli", "autograder.__main__")),
 )
 

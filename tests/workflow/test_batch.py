@@ -167,6 +167,7 @@ def test_plain_folder_of_zips_and_folders_with_broken_entries(tmp_path):
     assert rows["alice"]["1c"] == "1" and rows["alice"]["status"] == "ok" and rows["alice"]["student"] == "alice"
     assert rows["bob"]["status"].startswith("no modules: The submission is not a readable zip file")
     assert rows["carol"]["status"] == "no modules: none of the homework modules were found"
+    assert (out / "mistakes.csv").read_text(encoding="utf-8").splitlines()[0] == "mistake,hint,checks,submissions,students"  # written with grades.csv
 
 
 def test_interrupted_batch_resumes_without_regrading_finished_work(tmp_path):

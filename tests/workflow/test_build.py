@@ -26,12 +26,13 @@ def test_zip_holds_exactly_what_gradescope_needs(tmp_path):
     with zipfile.ZipFile(out) as archive:
         infos = {i.filename: i for i in archive.infolist()}
     names = set(infos)
-    for required in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "autograder-secret.key", "examples/canary.toml", "examples/sample_notebooks.zip", "autograder/__init__.py", "assignments/hw7/rubric.toml", "assignments/hw7/manifest.toml", "autograder/messages.toml", "reference/q_rnn_and_grad.py", "data/names/PROVENANCE.md", "data/names/English.txt"):
+    for required in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "autograder-secret.key", "examples/canary.toml", "examples/sample_notebooks.zip", "autograder/__init__.py", "assignments/hw7/rubric.toml", "assignments/hw7/manifest.toml", "autograder/messages.toml", "reference/q_rnn_and_grad.py", "assignments/hw7/catalogue/mutants/part1.toml", "data/names/PROVENANCE.md", "data/names/English.txt"):
         assert required in names, required
     for name in names:
         parts = name.split("/")
         assert parts[0] in ("setup.sh", "run_autograder", "requirements.txt", "requirements.lock", "autograder-secret.key", "autograder", "assignments", "reference", "data", "examples"), name
-        assert "catalogue" not in parts, name
+        if "catalogue" in parts:  # only the mutants, that the diagnosis names mistakes from; no attacks, no held-out bugs
+            assert parts[parts.index("catalogue") + 1] == "mutants" and name.endswith(".toml"), name
         assert "__pycache__" not in parts and not name.endswith((".pyc", ".pyo")), name
         assert not any(p.startswith(".") for p in parts), name
         assert "tests" not in parts, name

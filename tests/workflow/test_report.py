@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
@@ -21,7 +22,7 @@ from tests.workflow.conftest import REFERENCE, TEMPLATE, cli, copy_modules
 
 def fake_results(path: Path, tests: list[dict], finished: bool = True, output: str = "Graded: q_rnn_and_grad.py.") -> Path:
     payload = {
-        "score": sum(t["score"] for t in tests),
+        "score": sum(t["score"] for t in tests if isinstance(t, dict)),
         "execution_time": 1.0,
         "output": output,
         "extra_data": {"grader_version": "1.0.0", "rubric_version": "test", "finished": finished, "submission": {"modules": {"q_rnn_and_grad": "q_rnn_and_grad.py"}}},
@@ -32,8 +33,46 @@ def fake_results(path: Path, tests: list[dict], finished: bool = True, output: s
     return path
 
 
-def t(number: str, score: float, max_score: float, output: str = "Passed.", visibility: str = "visible") -> dict:
-    return {"number": number, "name": f"{number} title of {number}", "score": score, "max_score": max_score, "status": "passed" if score >= max_score else "failed", "visibility": visibility, "output": output}
+def t(number: str, score: float, max_score: float, output: str = "Passed.", visibility: str = "visible", extra=None) -> dict:
+    test = {"number": number, "name": f"{number} title of {number}", "score": score, "max_score": max_score, "status": "passed" if score >= max_score else "failed", "visibility": visibility, "output": output}
+    if extra is not None:
+        test["extra_data"] = extra
+    return test
+
+
+def diag(mistake, hint) -> dict:
+    return {"diagnosis": {"mistake": mistake, "hint": hint}}
+
+
+BIAS = "the bias of the hidden layer"
+BATCH_SUM = "a sum over the batch axis instead of the time axis"
+HOSTILE = "<script>alert(1)</script> \x1b[2J $\\frac{$ \u202e</td>"
+
+
+def class_results(out: Path) -> Path:
+    """A batch output of five submissions (one a group of two) with diagnosed, malformed and hostile mistakes.
+
+    missing_bias: s1 (in 1a.2 and 1c.1: counted once) and s2 (a group) -> 2 submissions, 3 students;
+    sum_over_batch: s2 and s4 -> 2 submissions, 3 students; hostile_hint: s4 (a hidden check) -> 1.
+    s3's diagnoses are all malformed, or on a check that passed. Scores 2, 1, 1, 2, 5 of 5.
+    """
+    fake_results(out / "s1" / "results.json", [t("1a.1", 1, 1), t("1a.2", 0, 2, "wrong", extra=diag("missing_bias", BIAS)), t("1c.1", 0, 1, "wrong", extra=diag("missing_bias", "  the bias\nof the hidden layer ")), t("2.1", 1, 1)])
+    fake_results(out / "s2" / "results.json", [t("1a.1", 1, 1), t("1a.2", 0, 2, "wrong", extra=diag("missing_bias", BIAS)), t("1c.1", 0, 1, "Not run: 1a failed."), t("2.1", 0, 1, "wrong", extra=diag("sum_over_batch", BATCH_SUM))])
+    fake_results(
+        out / "s3" / "results.json",
+        [
+            t("1a.1", 1, 1, extra=diag("passed_anyway", "a check that passed")),
+            t("1a.2", 0, 2, "wrong", extra="not an object"),
+            t("1c.1", 0, 1, "wrong", extra={"diagnosis": ["missing_bias", BIAS]}),
+            t("2.1", 0, 1, "wrong", extra={"diagnosis": {"mistake": "Not-Snake-Case", "hint": "h"}, "more": [{"diagnosis": {"mistake": "nested_one", "hint": "h"}}]}),
+            "not a test",
+        ],
+    )
+    fake_results(out / "s4" / "results.json", [t("1a.1", 1, 1), t("1a.2", 0, 2, "wrong", visibility="hidden", extra=diag("hostile_hint", HOSTILE)), t("1c.1", 1, 1), t("2.1", 0, 1, "wrong", extra=diag("sum_over_batch", BATCH_SUM))])
+    fake_results(out / "s5" / "results.json", [t("1a.1", 1, 1), t("1a.2", 2, 2), t("1c.1", 1, 1), t("2.1", 1, 1, extra=diag("no_hint", 42))])
+    rows = [("s1", "Ada Lovelace"), ("s2", "José O'Neil"), ("s2", "Grace Hopper"), ("s3", "Alan Turing"), ("s4", "Eve"), ("s5", "Barbara Liskov")]
+    (out / "grades.csv").write_text("submission,student,sid,email,1a,1c,2,total,max,status,seconds\n" + "".join(f"{s},{n},,,0,0,0,0,5,ok,1.0\n" for s, n in rows), encoding="utf-8")
+    return out
 
 
 def test_page_is_self_contained_escaped_and_complete(tmp_path):
@@ -139,6 +178,71 @@ def screenshot(page: Path, png: Path, size=(1200, 2000)) -> None:
     assert png.is_file(), proc.stderr[-2000:]
 
 
+BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+# Added to a copy of a page (the report itself has no script): once the page has loaded, it
+# writes what the browser made of it into the DOM, which --dump-dom prints.
+PROBE = """<script>window.addEventListener("load", function () {
+  var images = Array.from(document.querySelectorAll("#overview ~ .overview img"));
+  var table = document.querySelector("table.mistakes");
+  var found = {
+    images: images.map(function (i) { return {alt: i.alt, complete: i.complete, width: i.naturalWidth, height: i.naturalHeight, shown: i.getBoundingClientRect().width}; }),
+    table: table ? table.innerText : null,
+    scripts: document.scripts.length,
+  };
+  var out = document.createElement("pre");
+  out.id = "probe";
+  out.textContent = JSON.stringify(found);
+  document.body.appendChild(out);
+});</script>"""
+
+
+def dom_after_load(page: Path, tmp_path: Path) -> dict:
+    """What headless Chromium saw of ``page`` once it had loaded (the PROBE's findings)."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium): the page cannot be rendered headless")
+    probed = tmp_path / f"probed-{page.name}"
+    text = page.read_text(encoding="utf-8")
+    assert text.count("</body>") == 1
+    probed.write_text(text.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.run(
+            [browser, *BROWSER_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom", probed.resolve().as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    found = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.S)
+    assert found, f"the probe did not run: {proc.stderr[-2000:]}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_class_overview_renders_in_a_headless_browser(tmp_path):
+    if chromium() is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium): the page cannot be rendered headless")
+    out = class_results(tmp_path / "batch")
+    page = tmp_path / "class.html"
+    result = cli("report", str(out), "--html", str(page), "--title", "Class report")
+    assert result.returncode == 0, result.stderr
+    assert "<script" not in page.read_text(encoding="utf-8").replace("&lt;script", "")  # the page has no script of its own
+    seen = dom_after_load(page, tmp_path)
+    assert seen["scripts"] == 1, "only the probe runs: the hostile hint's <script> is text"
+    assert [i["alt"].split(" of ")[0] for i in seen["images"]] == ["Histogram", "Pass rate", "Bar chart"], seen["images"]
+    for image in seen["images"]:
+        assert image["complete"] and image["width"] == 800 and image["height"] >= 240 and image["shown"] > 0, image
+    lines = [line.split("\t") for line in seen["table"].strip().splitlines()]
+    assert lines[0] == ["mistake", "hint", "checks", "submissions"]
+    assert lines[1] == ["missing_bias", BIAS, "1a.2 1c.1", "2"] and lines[2] == ["sum_over_batch", BATCH_SUM, "2.1", "2"]
+    assert lines[3][0] == "hostile_hint" and lines[3][1].startswith("<script>alert(1)</script> \\x1b[2J $\\frac{$ \\u202e</td>"), lines[3]
+    # naturalWidth comes from a PNG's header: that the bars are drawn on the page shows the images decode
+    shot = tmp_path / "class.png"
+    screenshot(page, shot, (1200, 1600))
+    pixels = np.asarray(Image.open(shot).convert("RGB"))
+    red = np.abs(pixels.astype(int) - np.array([0x9B, 0x1C, 0x1C])).sum(axis=2) < 30
+    assert red.sum() > 2000, "the mistakes' bars are not drawn on the page"
+
+
 def test_report_with_plots_renders_in_a_headless_browser(graded_reference, tmp_path):
     if chromium() is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium): the page cannot be rendered headless")
@@ -177,7 +281,7 @@ def test_batch_folder_report_lists_every_submission(tmp_path):
     assert result.returncode == 0, result.stderr
     text = page.read_text()
     assert '<a href="#sub0">s1: Ada Lovelace</a>' in text and '<a href="#sub1">s2: Alan Turing</a>' in text
-    assert text.count("<h2 ") == 2
+    assert text.count('<h2 id="sub') == 2 and text.count('<h2 id="overview">Class overview</h2>') == 1
     shot = tmp_path / "all.png"
     if chromium():
         screenshot(page, shot, (1000, 900))

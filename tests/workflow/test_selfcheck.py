@@ -226,6 +226,12 @@ def test_selfcheck_and_grader_agree_check_for_check_on_the_bundled_sample(tmp_pa
     grader_message = next(t["output"] for t in json.loads(results.read_text())["tests"] if t["number"] == "1c.1")
     local_message = printed.split("--- 1c.1\n", 1)[1].split("\n\n", 1)[0].strip()
     assert local_message == grader_message
+    # Each bug's likely mistake is named locally as the grader names it (the kit's catalogued outputs).
+    for test in json.loads(results.read_text())["tests"]:
+        if test["number"] in compared and compared[test["number"]] == "failed":
+            hint_line = test["output"].splitlines()[-1]
+            assert hint_line.startswith("Likely mistake: ")
+            assert hint_line in printed.split(f"--- {test['number']}\n", 1)[1].split("\n\n", 1)[0], test["number"]
 
 
 def _selfcheck_module():
