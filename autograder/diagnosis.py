@@ -128,8 +128,8 @@ class Diagnoser:
             # Only the student's own exceptions are compared: a stub's NotImplementedError names no
             # mistake, and the harness's refusals ("could not set the read-out") describe the harness.
             return None
-        if sum(evidence_bytes(c.args) + evidence_bytes(c.value) for c in calls) > MAX_EVIDENCE_BYTES:
-            return None
+        if any(c.args is None for c in calls) or sum(evidence_bytes(c.args) + evidence_bytes(c.value) for c in calls) > MAX_EVIDENCE_BYTES:
+            return None  # a call too big to keep (Ctx._record), or too much to replay
         if sum(c.seconds for c in calls) * (len(candidates) + 1) > budget_s:
             return None
         deadline = started + budget_s

@@ -223,6 +223,8 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
         writer.execution_time = time.monotonic() - started
         writer.record(result)
         report.outcomes.append(Outcome(check.id, check.title, score, visible_points, status, message, time.monotonic() - t0, extra=extra))
+    if diagnoser is not None:
+        writer.extra_data["diagnosis_seconds"] = round(diagnoser.seconds, 3)  # what naming mistakes cost this grading
     report.score = sum(o.score for o in report.outcomes)
     report.max_score = sum(o.max_score for o in report.outcomes if not o.extra)
     report.seconds = time.monotonic() - started

@@ -59,6 +59,23 @@ class Call:
     seconds: float
 
 
+TRACE_BYTES = 4 * 2**20  # a call with more data than this is not kept for the diagnosis
+
+
+def _size(value: Any) -> int:
+    """A cheap upper estimate of the bytes a plain value holds (arrays by their buffers)."""
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values()) + 64 * len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v) for v in value) + 8 * len(value)
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    return 8
+
+
 def failure_key(info: dict) -> str:
     """What identifies a failed call for the diagnosis: the kind of failure, the exception's type
     and the first line of its message (``exception/RuntimeError: ...``; a stub reads
@@ -128,10 +145,17 @@ class Ctx:
             cause = self._grader_fault(exc.info)
             if cause:  # confirmed by the trusted side: the install, not the student, failed
                 raise InfrastructureAbort(cause) from None
-            self.trace.append(Call(probe, args, None, failure_key(exc.info), time.monotonic() - started))
+            self._record(Call(probe, args, None, failure_key(exc.info), time.monotonic() - started))
             raise CheckFailed(describe_error(exc.info), input_dependent=exc.kind not in NOT_INPUT_DEPENDENT) from None
-        self.trace.append(Call(probe, args, value, None, time.monotonic() - started))
+        self._record(Call(probe, args, value, None, time.monotonic() - started))
         return value
+
+    def _record(self, call: "Call") -> None:
+        """Keep a call for the diagnosis, unless it is big: a trace must never hold a check's
+        large arrays alive (part 5 frees its 2000 x 2000 matrices as soon as it can)."""
+        if _size(call.args) + _size(call.value) > TRACE_BYTES:
+            call = Call(call.probe, None, None, call.raised, call.seconds)  # too big to replay: no diagnosis
+        self.trace.append(call)
 
     def evidence(self) -> list[list[Call]]:
         """The calls that showed the failure: of the first and the last (smallest) failing
