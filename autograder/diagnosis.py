@@ -26,6 +26,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from autograder.checks.context import data_bytes
+
 # Above this much recorded data (arguments and replies), a check is not diagnosed: the
 # replay would copy it once per suspect.
 MAX_EVIDENCE_BYTES = 16 * 2**20
@@ -72,17 +74,22 @@ def suspects_for(check_id: str, pool: Iterable[Suspect] | None = None) -> list[S
     return [s for s in (suspects() if pool is None else pool) if check_id in s.fails]
 
 
-def evidence_bytes(value: Any) -> int:
-    """A cheap upper estimate of the memory a recorded value holds."""
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if isinstance(value, dict):
-        return sum(evidence_bytes(k) + evidence_bytes(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return sum(evidence_bytes(v) for v in value) + 8 * len(value)
-    if isinstance(value, (str, bytes)):
-        return len(value)
-    return 8
+def mutant_sources(reference: Path, suspect: Suspect | None, module: str) -> dict[str, str]:
+    """module -> source text: the reference's ``module`` (and any other module the suspect
+    patches), patched as the suspect says; the reference itself for ``None``."""
+    from autograder.verify.building import apply_patches
+
+    edits = dict(suspect.patches) if suspect else {}
+    where = suspect.name if suspect else "reference"
+    return {m: apply_patches((Path(reference) / f"{m}.py").read_text(encoding="utf-8"), edits.get(m, ()), where) for m in {module, *edits}}
+
+
+@contextlib.contextmanager
+def quietly():
+    """A mutant's prints and warnings are not the student's: nobody should read them."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
 
 
 def same(a: Any, b: Any, rtol: float, atol: float) -> bool:
@@ -128,7 +135,7 @@ class Diagnoser:
             # Only the student's own exceptions are compared: a stub's NotImplementedError names no
             # mistake, and the harness's refusals ("could not set the read-out") describe the harness.
             return None
-        if any(c.args is None for c in calls) or sum(evidence_bytes(c.args) + evidence_bytes(c.value) for c in calls) > MAX_EVIDENCE_BYTES:
+        if any(c.args is None for c in calls) or sum(data_bytes(c.args) + data_bytes(c.value) for c in calls) > MAX_EVIDENCE_BYTES:
             return None  # a call too big to keep (Ctx._record), or too much to replay
         if sum(c.seconds for c in calls) * (len(candidates) + 1) > budget_s:
             return None
@@ -153,16 +160,9 @@ class Diagnoser:
     # ------------------------------------------------------------------ sources
 
     def _sources(self, suspect: Suspect | None, module: str) -> dict[str, str]:
-        """module -> source text: the reference's, patched as the suspect says."""
-        from autograder.verify.building import apply_patches
-
         key = (suspect.name if suspect else "", module)
         if key not in self._cache:
-            edits = dict(suspect.patches) if suspect else {}
-            self._cache[key] = {
-                m: apply_patches((self.reference / f"{m}.py").read_text(encoding="utf-8"), edits.get(m, ()), suspect.name if suspect else "reference")
-                for m in {module, *edits}
-            }
+            self._cache[key] = mutant_sources(self.reference, suspect, module)
         return self._cache[key]
 
     # ------------------------------------------------------------------ replay
@@ -203,9 +203,7 @@ class _Replay:
         from autograder.text import clean_value
 
         try:
-            # A mutant's prints and warnings are not the student's: nobody should read them.
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                warnings.simplefilter("ignore")
+            with quietly():
                 value = registry.call(probe, args)
             # The worker's round trip, so that both sides are compared in the same plain form.
             return clean_value(protocol.decode(protocol.encode({"ok": True, "value": value})[4:])["value"], VALUE_TEXT_CAP), None

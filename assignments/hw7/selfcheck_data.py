@@ -153,14 +153,13 @@ def _degree_alternatives(D: list) -> list:
     return [D, np.diag(d ** -0.5).tolist()]
 
 
-def _run_mutant(selfcheck, text: str, name: str, module_name: str, case: dict, seed: int) -> dict:
-    import contextlib
-    import io
+def _run_mutant(selfcheck, sources: dict[str, str], name: str, module_name: str, case: dict, seed: int) -> dict:
     import random
     import types
-    import warnings
 
     import torch
+
+    from autograder.diagnosis import quietly
 
     random.seed(seed)
     np.random.seed(seed)
@@ -169,9 +168,8 @@ def _run_mutant(selfcheck, text: str, name: str, module_name: str, case: dict, s
     saved = sys.modules.get(module_name)
     sys.modules[module_name] = module
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore")
-            exec(compile(text, f"<{name}>/{module_name}.py", "exec"), module.__dict__)
+        with quietly():
+            exec(compile(sources[module_name], f"<{name}>/{module_name}.py", "exec"), module.__dict__)
             return selfcheck.plain(selfcheck.RUNNERS[case["runner"]](module, **case["args"]))
     finally:
         if saved is None:
@@ -184,17 +182,15 @@ def _mistakes(selfcheck, msg, check, case: dict) -> list[dict]:
     """The outputs of the catalogued mistakes of this check on this example (autograder/diagnosis.py's
     suspects), for the self-check's hints. Left out: those that pass the example (no hint to give)
     and those whose outputs change with the random state (nobody's would equal them)."""
-    from autograder.diagnosis import suspects_for
-    from autograder.verify.building import apply_patches
+    from autograder.diagnosis import mutant_sources, suspects_for
 
     out = []
     for suspect in suspects_for(case["check"]):
         if suspect.module != check.module or not suspect.hint:
             continue
-        edits = dict(suspect.patches)
-        text = apply_patches((PROJECT_ROOT / "reference" / f"{check.module}.py").read_text(encoding="utf-8"), edits.get(check.module, ()), suspect.name)
+        sources = mutant_sources(PROJECT_ROOT / "reference", suspect, check.module)
         try:
-            got, again = (_run_mutant(selfcheck, text, suspect.name, check.module, case, seed) for seed in (0, 1))
+            got, again = (_run_mutant(selfcheck, sources, suspect.name, check.module, case, seed) for seed in (0, 1))
         except Exception:  # noqa: BLE001 - a mistake that raises here is told by its exception, not its outputs
             continue
         if json.dumps(got, sort_keys=True, default=str) != json.dumps(again, sort_keys=True, default=str):

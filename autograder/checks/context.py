@@ -62,15 +62,15 @@ class Call:
 TRACE_BYTES = 4 * 2**20  # a call with more data than this is not kept for the diagnosis
 
 
-def _size(value: Any) -> int:
+def data_bytes(value: Any) -> int:
     """A cheap upper estimate of the bytes a plain value holds (arrays by their buffers)."""
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int):
         return nbytes
     if isinstance(value, dict):
-        return sum(_size(v) for v in value.values()) + 64 * len(value)
+        return sum(data_bytes(v) for v in value.values()) + 64 * len(value)
     if isinstance(value, (list, tuple)):
-        return sum(_size(v) for v in value) + 8 * len(value)
+        return sum(data_bytes(v) for v in value) + 8 * len(value)
     if isinstance(value, (str, bytes)):
         return len(value)
     return 8
@@ -153,7 +153,7 @@ class Ctx:
     def _record(self, call: "Call") -> None:
         """Keep a call for the diagnosis, unless it is big: a trace must never hold a check's
         large arrays alive (part 5 frees its 2000 x 2000 matrices as soon as it can)."""
-        if _size(call.args) + _size(call.value) > TRACE_BYTES:
+        if data_bytes(call.args) + data_bytes(call.value) > TRACE_BYTES:
             call = Call(call.probe, None, None, call.raised, call.seconds)  # too big to replay: no diagnosis
         self.trace.append(call)
 

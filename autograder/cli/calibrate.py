@@ -8,6 +8,7 @@ of the checks; the file is committed with the assignment.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import sys
@@ -54,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"run {i + 1}/{args.runs}: {report.seconds:.1f} s", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    import os
-
     measured = f"{args.runs} sandboxed gradings of the reference, slowest kept; {os.cpu_count()} CPUs, Python {platform.python_version()}"
     out.write_text(calibration.dumps(checks, imports, measured), encoding="utf-8")
     print(f"Wrote {out}: {len(checks)} checks, {len(imports)} imports (slowest check {max(checks.values(), default=0):.2f} s).")

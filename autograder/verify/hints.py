@@ -23,13 +23,10 @@ WRONG_TARGET = 0.02
 
 
 def named(results: dict | None) -> dict[str, str]:
-    """check id -> the mistake its diagnosis names, from a results.json."""
-    out = {}
-    for test in (results or {}).get("tests", []):
-        diagnosis = (test.get("extra_data") or {}).get("diagnosis")
-        if isinstance(diagnosis, dict) and isinstance(diagnosis.get("mistake"), str):
-            out[str(test.get("number", "?"))] = diagnosis["mistake"]
-    return out
+    """check id -> the mistake its diagnosis names, from a results.json (read as the class view reads it)."""
+    from autograder.class_view import findings
+
+    return {f.check: f.mistake for f in findings((results or {}).get("tests"))}
 
 
 @dataclass
