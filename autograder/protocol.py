@@ -81,7 +81,10 @@ def encode_parts(message: Any) -> list:
             raise ProtocolError("too many arrays in one frame")
         return {"__array__": len(arrays) - 1}
 
-    body = walk(message, 0)
+    try:
+        body = walk(message, 0)
+    finally:
+        walk = None  # the recursive closure is a reference cycle: it would keep every array alive until a gc pass
     header = json.dumps({"body": body, "arrays": arrays}, allow_nan=False).encode()
     if len(header) > MAX_HEADER_BYTES:
         raise ProtocolError("frame header too large")
@@ -187,7 +190,7 @@ def decode(payload: bytes) -> Any:
                 if index in used:
                     raise ProtocolError("an array is referred to more than once")
                 used.add(index)
-                return _build_array(layout[index], data)
+                return _build_array(layout[index], data, alone=len(layout) == 1)
             if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
                 out = {}
                 for item in value["__dict__"]:
@@ -200,7 +203,10 @@ def decode(payload: bytes) -> Any:
             return value
         raise ProtocolError("unexpected value in frame")
 
-    return walk(header.get("body"), 0)
+    try:
+        return walk(header.get("body"), 0)
+    finally:
+        walk = None  # as in encode_parts: else the cycle keeps the received bytes until a gc pass
 
 
 def _check_spec(spec: Any) -> tuple[str, list[int], int, int]:
@@ -222,11 +228,17 @@ def _check_spec(spec: Any) -> tuple[str, list[int], int, int]:
     return dtype, shape, offset, nbytes
 
 
-def _build_array(spec: tuple[str, list[int], int, int], data: memoryview) -> np.ndarray:
+def _build_array(spec: tuple[str, list[int], int, int], data: memoryview, alone: bool = False) -> np.ndarray:
+    """A plain, writable ndarray of the declared type (its bytes are counted once, by the layout check in ``decode``).
+
+    The only array of a frame read from a channel is a view of the received buffer (a
+    bytearray, which nothing else holds):
+    a copy would briefly double it (61 MiB for a 2000 x 2000 matrix). Arrays that share a
+    frame are copies, so that a small one never keeps a big neighbour's bytes alive.
+    """
     dtype, shape, offset, nbytes = spec
-    # A copy: a plain, writable, owned ndarray of the declared type (its bytes are counted
-    # once, by the layout check in ``decode``).
-    return np.frombuffer(data[offset : offset + nbytes], dtype=np.dtype(dtype)).reshape(shape).copy()
+    array = np.frombuffer(data[offset : offset + nbytes], dtype=np.dtype(dtype)).reshape(shape)
+    return array if alone and not data.readonly else array.copy()
 
 
 def write_frame(fd: int, message: Any, deadline: float | None = None) -> None:

@@ -326,6 +326,8 @@ def _how_it_ended(end) -> str:
             how = f"killed by signal {end.ended['signal']}"
         if end.ended["signal"] == _signal.SIGXCPU:
             how += ": CPU time limit"
+        elif end.ended["signal"] == _signal.SIGKILL:
+            how += ": most likely out of memory (workers are the first the kernel stops when memory runs out)"
         return how
     if end.ended.get("exit_code") == WORKER_SETUP_FAILED:
         raise InfrastructureError(f"a sandboxed worker could not confine itself (exit status {WORKER_SETUP_FAILED}) before any student code ran")

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from autograder import protocol
 from autograder.config import SANDBOX_UID_POOL
@@ -93,8 +93,9 @@ class Session:
         self._lost: WorkerLost | None = None
         self.end: SessionEnd | None = None
 
-    def call(self, probe: str, args: dict[str, Any], deadline: float) -> Any:
-        """Run one probe in the worker; raise StudentRaised or WorkerLost."""
+    def call(self, probe: str, args: dict[str, Any], deadline: float, sent: Callable[[], None] | None = None) -> Any:
+        """Run one probe in the worker; raise StudentRaised or WorkerLost. ``sent`` is called
+        once the request is written, before the wait for the reply (to let go of its arguments)."""
         if self._lost is not None:
             raise self._lost
         try:
@@ -102,6 +103,9 @@ class Session:
             # (its code answered a request itself, then stalled) would block a plain write forever.
             # Once a write or read failed, part of a frame may be in a pipe: the session is lost.
             protocol.write_frame(self._request_fd, {"probe": probe, "args": args}, deadline)
+            del args
+            if sent is not None:
+                sent()
             reply = protocol.read_frame(self._reply_fd, deadline)
         except protocol.ChannelTimeout:
             self._lost = WorkerLost("timeout")

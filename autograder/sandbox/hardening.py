@@ -189,6 +189,18 @@ def die_with_parent() -> None:
         pass
 
 
+def oom_first() -> bool:
+    """Make this process the kernel's first choice when the machine or container runs out of
+    memory: a student's allocation then kills their own worker (that check fails, saying so),
+    never the grader that holds every other check's result. Raising the score needs no privilege."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+        return True
+    except OSError:
+        return False
+
+
 def install_seccomp() -> str:
     """Deny Internet sockets, memfd, ptrace, POSIX message queues and namespace escapes; harmless syscalls are untouched.
 

@@ -5,7 +5,7 @@ grade file. Never used on Gradescope (run_autograder does not pass the flag).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from autograder.sandbox.client import ERROR_TEXT_CAP, VALUE_TEXT_CAP, SandboxInfo, SessionEnd, StudentRaised
 from autograder.text import clean_value
@@ -22,10 +22,13 @@ class InProcessSession:
         self.lost = None
         self.end: SessionEnd | None = None
 
-    def call(self, probe: str, args: dict[str, Any], deadline: float) -> Any:
+    def call(self, probe: str, args: dict[str, Any], deadline: float, sent: Callable[[], None] | None = None) -> Any:
         from autograder import protocol
         from autograder.sandbox.worker import describe_exception
 
+        args = protocol.decode(protocol.encode(args)[4:])  # fresh arrays, as a worker receives them
+        if sent is not None:
+            sent()
         try:
             value = self._payload.call(probe, args)
             # Same plain-data round trip (and text cleaning) as the sandbox, so checks see identical values.

@@ -85,7 +85,7 @@ def confine(spec: WorkerSpec) -> None:
                 pass
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
-    notes = []
+    notes = ["oom-first"] if hardening.oom_first() else []  # while /proc/self is still ours to write
     if spec.uid is not None:
         notes += _private_view(spec)
         hardening.drop_privileges(spec.uid, spec.gid if spec.gid is not None else spec.uid)

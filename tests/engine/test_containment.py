@@ -28,7 +28,7 @@ def namespaces_offered() -> bool:
 
 
 def expected_layers() -> list[str]:
-    layers = ["uid", "seccomp", "address-space", "file-size"]
+    layers = ["oom-first", "uid", "seccomp", "address-space", "file-size"]
     if namespaces_offered():
         layers += ["network-namespace", "ipc-namespace", "mount-namespace", "filesystem-allowlist", "proc-own-processes-only"]
     return layers
@@ -49,6 +49,31 @@ def test_every_layer_the_machine_offers_is_in_force_and_recorded_in_results_json
         assert any(n.startswith("landlock (ABI") for n in sandbox["layers"]), sandbox["layers"]
     assert not [n for n in sandbox["layers"] if "refused" in n], sandbox["layers"]
     assert os.stat(results).st_mode & 0o077 == 0, "results.json is readable by the grader (and Gradescope) only"
+
+
+def test_a_worker_is_the_kernels_first_choice_when_memory_runs_out_never_the_grader():
+    """Under a container's memory cap (Gradescope's 768 MB), a student's allocation or a big
+    check must cost that check (its worker dies, the message says out of memory), not the
+    grader holding every other result."""
+    from autograder.probes import load_all
+    from autograder.sandbox.client import Sandbox
+    import tempfile
+
+    load_all()
+    base = Path(tempfile.mkdtemp(prefix="oom-"))
+    (base / "submission").mkdir()
+    os.chmod(base, 0o711)
+    sandbox = Sandbox.start(base_dir=str(base), submission_dir=str(base / "submission"), hidden_paths=[], sandbox_user=None, kill_whole_uid=False)
+    try:
+        session = sandbox.open(cpu_seconds=30, memory_mb=512)
+        try:
+            session.call("__sandbox__", {}, time.monotonic() + 30)  # answered once the worker is confined
+            assert Path(f"/proc/{session.pid}/oom_score_adj").read_text().strip() == "1000"
+        finally:
+            session.close()
+        assert int(Path("/proc/self/oom_score_adj").read_text()) < 1000
+    finally:
+        sandbox.stop()
 
 
 def test_landlock_allowlist_cuts_out_the_files_hidden_on_purpose(tmp_path):

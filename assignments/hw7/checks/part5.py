@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from typing import Callable
+
 import numpy as np
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
@@ -457,10 +459,17 @@ FIXED_M = np.array([[1.0, 2.0], [3.0, 4.0]])
 
 def stochastic(ctx: Ctx, M: np.ndarray, what: str, unchanged: bool = False) -> np.ndarray:
     """The student's stochastic_matrix_converter(M); with ``unchanged``, M must also come back as it was."""
-    out = ctx.call("5g.stochastic", M=M)
-    S = shape_of(ctx, out["S"], M.shape, what)
+    return handed_stochastic(ctx, [M], what, M if unchanged else None)
+
+
+def handed_stochastic(ctx: Ctx, box: list, what: str, original: np.ndarray | None = None) -> np.ndarray:
+    """``stochastic`` for an M handed over in a one-item list: once sent, this side holds no
+    copy of it while the worker computes (the end-to-end check's n x n matrices)."""
+    shape = box[0].shape
+    out = ctx.call("5g.stochastic", M=box.pop())
+    S = shape_of(ctx, out["S"], shape, what)
     finite(ctx, S, what)
-    if unchanged and out.get("M_after") is not None and not np.array_equal(np.asarray(out["M_after"], dtype=np.float64), M):
+    if original is not None and out.get("M_after") is not None and not np.array_equal(np.asarray(out["M_after"], dtype=np.float64), original):
         ctx.fail("value", what=f"the argument M after {what} (M is still used afterwards: the homework clusters M too)", expected="M unchanged (divide into a new array, not in place)", got="M was modified")
     return S
 
@@ -488,13 +497,19 @@ def homework_data() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(X, dtype=np.float64), np.asarray(y)
 
 
-def student_normalized(ctx: Ctx, A: np.ndarray, where: str = "the homework data") -> tuple[np.ndarray, str]:
-    """The student's M: normalize_adjacency(A), or (notebook version) built from get_degree_matrix(A)."""
-    n = A.shape[0]
-    out = ctx.call("5e.normalize", A=A, optional=True)
+def student_normalized(ctx: Ctx, box: list, remake: Callable[[], np.ndarray], where: str = "the homework data") -> tuple[np.ndarray, str]:
+    """The student's M: normalize_adjacency(A), or (notebook version) built from get_degree_matrix(A).
+
+    A is handed over in a one-item list: this side keeps no copy while the worker computes
+    (the notebook version, which has no normalize_adjacency, keeps it for get_degree_matrix;
+    ``remake`` builds it again for a module that lacks the function)."""
+    n = box[0].shape[0]
+    kept = box[0] if ctx.notebook else None
+    out = ctx.call("5e.normalize", A=box.pop(), optional=True)
     if out["M"] is not None:
         M = shape_of(ctx, out["M"], (n, n), f"normalize_adjacency(A) on {where}")
         return M, "normalize_adjacency(A)"
+    A = kept if kept is not None else remake()
     D = degree(ctx, A, f"get_degree_matrix(A) on {where}")
     form = degree_form(D, A)
     if form is None:
@@ -536,18 +551,26 @@ def pipeline_ari(ctx: Ctx, X: np.ndarray, y: np.ndarray, where: str) -> float:
     own check. stochastic_matrix_converter, which this check grades with 5g.1, is always theirs.
     """
     r = ref()
-    if ctx.stand_in("get_adjacency_matrix", ("5c.1",)):
-        A = np.asarray(r.get_adjacency_matrix(HOMEWORK_GAMMA, X), dtype=np.float64)
-    else:
-        A = adjacency(ctx, HOMEWORK_GAMMA, X)
+
+    def make_adjacency() -> np.ndarray:
+        if ctx.stand_in("get_adjacency_matrix", ("5c.1",)):
+            return np.asarray(r.get_adjacency_matrix(HOMEWORK_GAMMA, X), dtype=np.float64)
+        return adjacency(ctx, HOMEWORK_GAMMA, X)
+
+    # 30.5 MiB each for the homework data: only the matrix the next stage needs is kept, and a
+    # matrix sent to the worker is handed over (no copy stays here while the worker computes).
+    A = make_adjacency()
     if ctx.stand_in("normalize_adjacency", ("5d.1", "5e.1")):
         M, how = np.asarray(r.normalize_adjacency(A), dtype=np.float64), "the grader's D^(-1/2) A D^(-1/2)"
+        del A
     else:
-        M, how = student_normalized(ctx, A, where)
-    del A  # 30.5 MiB each for the homework data: keep only the matrix the next stage needs
+        box = [A]
+        del A
+        M, how = student_normalized(ctx, box, make_adjacency, where)
     finite(ctx, M, f"{how} on {where}")
-    S = stochastic(ctx, M, f"stochastic_matrix_converter(M) on {where}")
+    box = [M]
     del M
+    S = handed_stochastic(ctx, box, f"stochastic_matrix_converter(M) on {where}")
     if ctx.stand_in("cluster_data", ("5f.1", "5f.2")):
         labels = np.asarray(r.cluster_data(S, 3, HOMEWORK_SEED)[1])
     else:
