@@ -27,6 +27,7 @@ _TEMPLATES: dict[str, str] = {
     'mismatch': '{what}: differs from the expected value at index {index}: expected {expected}, got {got} (abs err {abs_err}, rel err {rel_err}; tolerance rtol={rtol}, atol={atol}). {count} of {size} entries differ.',
     'value': '{what}: expected {expected}, got {got}.',
     'smallest_input': 'Smallest failing input: {example}',
+    'failing_input': 'Failing input: {example}',
     'import_hangs': 'Importing your module {module} did not finish within {seconds} s: it hangs at import (a loop, a training run or input() at the top level?).',
     'import_died': 'Importing your module {module} ended the worker process ({how}): it crashes at import.',
     'at_import': 'Found at import of {module}, so none of its {count} checks ran: each is marked failed with this message.',
@@ -89,13 +90,16 @@ class CheckFailed(Exception):
     """The student's output is wrong; the message says what, where and by how much.
 
     ``input_dependent`` is False for failures no input explains (a syntax error, an import
-    that fails): no "smallest failing input" is added to those.
+    that fails): no "smallest failing input" is added to those. ``unfinished`` marks code that
+    said it is not written yet (NotImplementedError): searching for a smaller input would only
+    meet the same stub again, so the first failing input is reported as found.
     """
 
-    def __init__(self, message: str, input_dependent: bool = True) -> None:
+    def __init__(self, message: str, input_dependent: bool = True, unfinished: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.input_dependent = input_dependent
+        self.unfinished = unfinished
 
 
 def distinct(expected: float, got: float) -> tuple[str, str]:

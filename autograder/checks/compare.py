@@ -12,13 +12,16 @@ class CheckFailed(Exception):
     """The student's output is wrong; the message says what, where and by how much.
 
     ``input_dependent`` is False for failures no input explains (a syntax error, an import
-    that fails): no "smallest failing input" is added to those.
+    that fails): no "smallest failing input" is added to those. ``unfinished`` marks code that
+    said it is not written yet (NotImplementedError): searching for a smaller input would only
+    meet the same stub again, so the first failing input is reported as found.
     """
 
-    def __init__(self, message: str, input_dependent: bool = True) -> None:
+    def __init__(self, message: str, input_dependent: bool = True, unfinished: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.input_dependent = input_dependent
+        self.unfinished = unfinished
 
 
 def distinct(expected: float, got: float) -> tuple[str, str]:

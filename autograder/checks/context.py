@@ -40,6 +40,14 @@ class ModuleBroken(BaseException):
         self.end = end  # the worker's SessionEnd (its output), when one ran
 
 
+class _Unfinished(BaseException):
+    """Carries a NotImplementedError's CheckFailed out of Hypothesis, which shrinks no BaseException."""
+
+    def __init__(self, failure: CheckFailed) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
 class InfrastructureAbort(BaseException):
     """The install, not the student, failed during a check: stop grading at once (no shrinking)."""
 
@@ -149,7 +157,7 @@ class Ctx:
             if cause:  # confirmed by the trusted side: the install, not the student, failed
                 raise InfrastructureAbort(cause) from None
             self._record(Call(probe, None if big else args, None, failure_key(exc.info), time.monotonic() - started))
-            raise CheckFailed(describe_error(exc.info), input_dependent=exc.kind not in NOT_INPUT_DEPENDENT) from None
+            raise CheckFailed(describe_error(exc.info), input_dependent=exc.kind not in NOT_INPUT_DEPENDENT, unfinished=exc.kind == "not_implemented") from None
         self._record(Call(probe, None if big else args, value, None, time.monotonic() - started))
         return value
 
@@ -217,10 +225,17 @@ class Ctx:
             except CheckFailed as exc:
                 failures.append((example, exc))
                 self._failed_example()
+                if exc.unfinished:
+                    raise _Unfinished(exc) from None
                 raise
 
         try:
             prop()
+        except _Unfinished as stop:
+            exc = stop.failure
+            if not exc.input_dependent:
+                raise exc from None
+            raise CheckFailed(exc.message + "\n" + say("failing_input", example=describe_example(failures[-1][0])), unfinished=True) from None
         except CheckFailed:
             example, exc = failures[-1]
             if not exc.input_dependent:
