@@ -203,11 +203,11 @@ class _Replay:
         from autograder.text import clean_value
 
         try:
-            fresh = protocol.decode(protocol.encode(args)[4:])  # as a worker receives them: a replay may modify its arguments in place
+            fresh = protocol.round_trip(args)  # as a worker receives them: a replay may modify its arguments in place
             with quietly():
                 value = registry.call(probe, fresh)
             # The worker's round trip, so that both sides are compared in the same plain form.
-            return clean_value(protocol.decode(protocol.encode({"ok": True, "value": value})[4:])["value"], VALUE_TEXT_CAP), None
+            return clean_value(protocol.round_trip({"ok": True, "value": value})["value"], VALUE_TEXT_CAP), None
         except Exception as exc:  # noqa: BLE001 - a mutant that raises is compared by its exception's type and message
             return None, failure_key(describe_exception(exc))
 

@@ -99,6 +99,12 @@ def encode(message: Any) -> bytes:
     return b"".join(encode_parts(message))
 
 
+def round_trip(message: Any) -> Any:
+    """``message`` as the other end of a channel would decode it: fresh, plain, owned arrays
+    (the in-process session and the diagnosis' replays stand in for a worker with it)."""
+    return decode(encode(message)[4:])
+
+
 def write_parts(fd: int, parts: list, deadline: float | None = None) -> None:
     """Write a frame's buffers; with ``deadline`` (a ``time.monotonic()`` value), give up then.
 

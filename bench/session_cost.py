@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.config import DEFAULT_SANDBOX_USER, PROJECT_ROOT
+from autograder.config import DEFAULT_SANDBOX_USER
+from bench import runs
 
 
 def _ms(seconds: float) -> str:
@@ -69,8 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     base = Path(tempfile.mkdtemp(prefix="session-cost-"))
     try:
         os.chmod(base, 0o755)
-        submission = base / "submission"
-        shutil.copytree(PROJECT_ROOT / "reference", submission, ignore=shutil.ignore_patterns("__pycache__"))
+        submission = runs.copy_reference(base / "submission")
         for path in [submission, *submission.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         sandbox = Sandbox.start(str(base), str(submission), [], user, kill_whole_uid=True)

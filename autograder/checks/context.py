@@ -41,11 +41,7 @@ class ModuleBroken(BaseException):
 
 
 class _Unfinished(BaseException):
-    """Carries a NotImplementedError's CheckFailed out of Hypothesis, which shrinks no BaseException."""
-
-    def __init__(self, failure: CheckFailed) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
+    """Stops Hypothesis at a NotImplementedError (it shrinks no BaseException); ``for_all`` keeps the failure."""
 
 
 class InfrastructureAbort(BaseException):
@@ -226,21 +222,17 @@ class Ctx:
                 failures.append((example, exc))
                 self._failed_example()
                 if exc.unfinished:
-                    raise _Unfinished(exc) from None
+                    raise _Unfinished() from None
                 raise
 
         try:
             prop()
-        except _Unfinished as stop:
-            exc = stop.failure
-            if not exc.input_dependent:
-                raise exc from None
-            raise CheckFailed(exc.message + "\n" + say("failing_input", example=describe_example(failures[-1][0])), unfinished=True) from None
-        except CheckFailed:
+        except (CheckFailed, _Unfinished):
             example, exc = failures[-1]
             if not exc.input_dependent:
                 raise exc from None
-            raise CheckFailed(exc.message + "\n" + say("smallest_input", example=describe_example(example))) from None
+            found = say("failing_input" if exc.unfinished else "smallest_input", example=describe_example(example))
+            raise CheckFailed(exc.message + "\n" + found, unfinished=exc.unfinished) from None
         except (hypothesis.errors.HypothesisException, hypothesis.errors.FlakyFailure):
             # Flaky: the same input failed once and passed on replay (random or stateful code).
             if not failures:

@@ -103,7 +103,6 @@ class Session:
             # (its code answered a request itself, then stalled) would block a plain write forever.
             # Once a write or read failed, part of a frame may be in a pipe: the session is lost.
             protocol.write_frame(self._request_fd, {"probe": probe, "args": args}, deadline)
-            del args
             if sent is not None:
                 sent()
             reply = protocol.read_frame(self._reply_fd, deadline)

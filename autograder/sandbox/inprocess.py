@@ -26,13 +26,13 @@ class InProcessSession:
         from autograder import protocol
         from autograder.sandbox.worker import describe_exception
 
-        args = protocol.decode(protocol.encode(args)[4:])  # fresh arrays, as a worker receives them
+        args = protocol.round_trip(args)  # fresh arrays, as a worker receives them
         if sent is not None:
             sent()
         try:
             value = self._payload.call(probe, args)
             # Same plain-data round trip (and text cleaning) as the sandbox, so checks see identical values.
-            return clean_value(protocol.decode(protocol.encode({"ok": True, "value": value})[4:])["value"], VALUE_TEXT_CAP)
+            return clean_value(protocol.round_trip({"ok": True, "value": value})["value"], VALUE_TEXT_CAP)
         except Exception as exc:
             raise StudentRaised(clean_value(describe_exception(exc), ERROR_TEXT_CAP)) from None
 
