@@ -21,7 +21,7 @@ SEARCH_DIR = Path(__file__).resolve().parent.parent / "assignments"  # the proje
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PART = re.compile(r"^[0-9A-Za-z]+$")
 HOOKS = ("warm_up", "worker", "reseed", "plots", "kit", "adversarial_builders")
-FIELDS = ("name", "version", "reference", "template", "rubric", "catalogue", "calibration", "data", "checks", "probes", "preload", "versions", "hooks", "module")
+FIELDS = ("name", "version", "reference", "template", "rubric", "catalogue", "calibration", "data", "checks", "probes", "preload", "not_preloaded", "versions", "hooks", "module")
 
 
 class ManifestError(ValueError):
@@ -57,6 +57,7 @@ class Assignment:
     checks: tuple[str, ...] = ()
     probes: tuple[str, ...] = ()
     preload: tuple[str, ...] = ()
+    not_preloaded: tuple[str, ...] = ()  # optional imports of the preloaded libraries, kept out of the payload
     versions: tuple[str, ...] = ()
     hooks: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
@@ -165,7 +166,7 @@ def load(folder: Path | str) -> Assignment:
         rubric=folder / text("rubric", "rubric.toml"), catalogue=folder / text("catalogue", "catalogue"),
         calibration=folder / text("calibration", "calibration.toml"),
         data=tuple((folder / d).resolve() for d in names("data")), checks=names("checks"), probes=names("probes"),
-        preload=names("preload"), versions=names("versions"), hooks={k: str(v) for k, v in hooks.items()},
+        preload=names("preload"), not_preloaded=names("not_preloaded"), versions=names("versions"), hooks={k: str(v) for k, v in hooks.items()},
     )
 
 

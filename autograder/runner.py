@@ -95,7 +95,7 @@ def _start_sandbox(config: GradeConfig, base: Path):
     # Never hide the interpreter's own files, whether reached through links (a project .venv
     # pointing at a venv elsewhere: modules' __file__ paths go through the link) or not.
     keep = [str(base), sys.prefix, os.path.realpath(sys.prefix)]
-    hidden = [p for p in config.secret_paths() if not any(_contains(p, k) or _contains_raw(p, k) for k in keep)]
+    hidden = [p for p in config.secret_paths() if not any(_contains(p, k) for k in keep)]
     return Sandbox.start(
         base_dir=str(base),
         submission_dir=str(base / "submission"),
@@ -106,14 +106,12 @@ def _start_sandbox(config: GradeConfig, base: Path):
 
 
 def _contains(folder: str, path: str) -> bool:
-    folder = os.path.realpath(folder)
-    path = os.path.realpath(path)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _contains_raw(folder: str, path: str) -> bool:
-    folder, path = os.path.abspath(folder), os.path.abspath(path)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+    """``path`` is ``folder`` or inside it, as written or with every link resolved."""
+    for resolve in (os.path.abspath, os.path.realpath):
+        inner, outer = resolve(path), resolve(folder)
+        if inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep):
+            return True
+    return False
 
 
 def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.Intake, sandbox, started: float, base: Path) -> GradeReport:
@@ -122,6 +120,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     from autograder.checks.compare import CheckFailed
     from autograder import calibration as calibration_mod
     from autograder.checks.context import CheckAborted, Ctx, InfrastructureAbort, ModuleBroken, check_seed
+    from autograder.checks.memo import release_module_caches
 
     rubric = rubric_mod.load(config.rubric_path or rubric_mod.default_path())
     calibration = calibration_mod.load(assignment.current().calibration) if config.calibrated else None
@@ -136,12 +135,14 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     diagnoser = None
     unimportable: dict[str, str] = {}  # module -> the message of its failed import, found once
     counts = {m: sum(c.module == m for c in rubric.checks) for m in {c.module for c in rubric.checks}}
+    module = None
     for check in rubric.checks:
         t0 = time.monotonic()
+        if check.module != module:  # one module's cached data is not carried into the next's checks
+            module = release_module_caches() or check.module
         visible_points = check.points
         status, score, message = "failed", 0.0, ""
-        session = None
-        diagnosis = None
+        session = diagnosis = None
         if config.only and not any(check.id.startswith(p) or check.part == p for p in config.only):
             status, message = "not run", say("only", only=",".join(config.only))
         elif check.module not in found.modules and check.module in intake_mod.notebookless() and found.notebook_submission:
@@ -163,8 +164,7 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
             import_timeout = min(timeout, calibration_mod.import_timeout(check.module, rubric.grader, calibration))  # no part of a check outlasts it
             loading = _Loader(sandbox, check, timeout, import_timeout, global_deadline, counts[check.module], report)
             ctx = Ctx(check, loading.open, deadline, grader_fault=sandbox.grader_fault, failed=frozenset(failed), titles=titles, notebook=found.is_notebook(check.module))
-            aborted = None
-            wrong = False  # the student's code failed the check (not a lost worker, not a grader error)
+            aborted, wrong = None, False  # wrong: the student's code failed the check (not a lost worker, not a grader error)
             try:
                 functions[check.id](ctx)
                 status, score, message = "passed", check.points, "\n".join([say("passed"), *ctx.notes])

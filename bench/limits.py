@@ -15,6 +15,7 @@ report can show that the limit was actually in force.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,9 @@ class Confinement:
     memory_dir: Path | None = None
     cpu_kind: str = ""  # 'v1' | 'v2' | 'taskset'
     memory_kind: str = ""  # 'v1' | 'v2' | ''
+    resident_peak_bytes: int = 0  # sampled peak of anon + shmem (the page cache left out)
+    _sampling: threading.Event | None = field(default=None, repr=False)
+    _sampler: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def memory_enforced(self) -> bool:
@@ -93,8 +97,37 @@ class Confinement:
         if self.cpu_kind == "taskset":
             os.sched_setaffinity(0, {0})
 
+    def resident_bytes(self) -> int:
+        """Anonymous and shared memory charged to the memory cgroup now: what the grading
+        holds, without the page cache (which fills any cap, and the kernel reclaims)."""
+        if self.memory_dir is None:
+            return 0
+        stat = parse_flat_keyed(_read(self.memory_dir / "memory.stat"))
+        return stat.get("anon" if self.memory_kind == "v2" else "rss", 0) + stat.get("shmem", 0)
+
+    def start_sampling(self, interval: float = 0.02) -> None:
+        """Sample ``resident_bytes`` in a thread until ``evidence()`` is read."""
+        if self.memory_dir is None or self._sampler is not None:
+            return
+        self._sampling = threading.Event()
+
+        def loop() -> None:
+            while not self._sampling.is_set():
+                self.resident_peak_bytes = max(self.resident_peak_bytes, self.resident_bytes())
+                self._sampling.wait(interval)
+
+        self._sampler = threading.Thread(target=loop, daemon=True)
+        self._sampler.start()
+
+    def _stop_sampling(self) -> None:
+        if self._sampler is not None:
+            self._sampling.set()
+            self._sampler.join()
+            self._sampler = None
+
     def evidence(self) -> dict[str, object]:
         """What the kernel counted for the cgroups since they were created."""
+        self._stop_sampling()
         out: dict[str, object] = {}
         if self.cpu_dir is not None:
             stat = parse_flat_keyed(_read(self.cpu_dir / "cpu.stat"))
@@ -111,9 +144,12 @@ class Confinement:
             out["memory peak MB"] = round(int(peak) / 2**20) if peak.isdigit() else "n/a"
             out["limit hits"] = int(_read(self.memory_dir / "memory.failcnt").strip() or 0)
             out["oom kills"] = parse_flat_keyed(_read(self.memory_dir / "memory.oom_control")).get("oom_kill", 0)
+        if self.memory_dir is not None:
+            out["resident peak MB"] = round(self.resident_peak_bytes / 2**20) if self.resident_peak_bytes else "n/a"
         return out
 
     def close(self) -> None:
+        self._stop_sampling()
         for d in {self.cpu_dir, self.memory_dir} - {None}:
             for _ in range(50):  # processes may take a moment to leave
                 try:

@@ -23,6 +23,28 @@ from pathlib import Path
 from typing import Any, Callable
 
 ENV_OFF = "AUTOGRADER_NO_MEMO"  # set to 1: always compute (the bench measures both)
+_MODULE_CACHES: list[Callable[[], None]] = []
+
+
+def for_one_module(function: Callable) -> Callable:
+    """``function`` cached while the grading stays on the checks of one student module.
+
+    For data only one module's checks use (a dataset loaded for them): the runner frees it when
+    the grading moves on (``release_module_caches``), so it does not add to the memory of the
+    checks that follow.
+    """
+    cached = lru_cache(maxsize=None)(function)
+    _MODULE_CACHES.append(cached.cache_clear)
+    return cached
+
+
+def release_module_caches() -> None:
+    """Forget every ``for_one_module`` value and give the freed memory back (the runner, between two modules' checks)."""
+    from autograder import memory
+
+    for clear in _MODULE_CACHES:
+        clear()
+    memory.trim()
 
 
 def remembered(name: str, inputs: Any, compute: Callable[[], Any]) -> Any:

@@ -7,7 +7,9 @@ students use, then installs them as the sandbox's payload, all before workers fo
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sys
 
 from autograder import memory
 from autograder.probes import registry
@@ -38,15 +40,35 @@ def load_all() -> None:
     importlib.import_module("autograder.notebook")  # workers cannot import it once autograder/ is hidden
     importlib.import_module("autograder.installcheck")  # the worker canary's lists
     registry.set_modules(task.module_names)
-    task.import_all(task.probes)
-    _preload(task.preload)
-    warm_up = task.hook("warm_up")
-    if warm_up is not None:
-        warm_up()
+    with _kept_out(task.not_preloaded):
+        task.import_all(task.probes)
+        _preload(task.preload)
+        warm_up = task.hook("warm_up")
+        if warm_up is not None:
+            warm_up()
     in_worker = task.hook("worker") or (lambda: None)
     install(Payload(configure=registry.configure, call=registry.call, in_worker=in_worker, harness_error=registry.ProbeError, prefixes=_prefixes(task), student_modules=task.module_names, loader=f"{__name__}:load_all"))
     memory.freeze_heap()
     memory.trim()
+
+
+@contextlib.contextmanager
+def _kept_out(names: tuple[str, ...]):
+    """While the payload loads, ``import name`` fails for these libraries, as if not installed.
+
+    A preloaded library that imports one only when it is there (as scikit-learn does pandas)
+    then goes without, and no process of the tree carries it. Afterwards a student's own
+    ``import`` finds it as usual (in the worker, at that worker's cost).
+    """
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # the import system's "not importable" mark
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
 def _prefixes(task) -> tuple[str, ...]:

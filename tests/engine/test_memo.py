@@ -73,3 +73,18 @@ def test_an_unwritable_cache_costs_only_the_time(tmp_path, monkeypatch):
     monkeypatch.setattr(memo, "_folder", lambda: blocker / ".cache")
     compute, calls = counting(2.0)
     assert memo.remembered("acc", {}, compute) == 2.0 and memo.remembered("acc", {}, compute) == 2.0 and len(calls) == 2
+
+
+def test_a_module_cache_lasts_until_the_grading_moves_to_the_next_module():
+    calls = []
+
+    @memo.for_one_module
+    def digits():
+        calls.append(1)
+        return [0.5] * 10
+
+    assert digits() is digits()
+    assert len(calls) == 1
+    memo.release_module_caches()
+    digits()
+    assert len(calls) == 2

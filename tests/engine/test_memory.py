@@ -41,3 +41,24 @@ def test_memory_hygiene_in_a_fresh_interpreter():
     out = subprocess.run([sys.executable, "-c", CODE], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+KEPT_OUT = r"""
+import sys
+from autograder import assignment
+from autograder.probes import load_all
+
+load_all()
+kept_out = assignment.current().not_preloaded
+assert kept_out, "the manifest keeps nothing out"
+for name in kept_out:
+    assert name not in sys.modules, f"{name} was loaded with the payload"
+    __import__(name)  # still importable afterwards, by a student's own import
+print("ok")
+"""
+
+
+def test_what_the_manifest_keeps_out_of_the_payload_is_not_loaded_but_still_importable():
+    out = subprocess.run([sys.executable, "-c", KEPT_OUT], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "ok"

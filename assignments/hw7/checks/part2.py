@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from autograder.checks import check
 from autograder.checks.context import Ctx
-from autograder.checks.memo import remembered
+from autograder.checks.memo import for_one_module, remembered
 from autograder.secrets import secret_seed
 from .reference import module, t64
 from ..probes.part2 import fit, predict  # the grader's training loop, shared with the worker
@@ -276,7 +276,7 @@ ACCURACY_MARGIN = 0.05
 ACCURACY_FLOOR = 0.60
 
 
-@lru_cache(maxsize=1)
+@for_one_module
 def datasets():
     return ref().load_datasets()
 

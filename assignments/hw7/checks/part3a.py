@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from autograder.checks import check
 from autograder.checks.compare import CheckFailed, as_array
 from autograder.checks.context import Ctx
-from autograder.checks.memo import remembered
+from autograder.checks.memo import for_one_module, remembered
 from autograder.secrets import secret_seed
 from .reference import module, t64
 from autograder.messages import say
@@ -508,7 +508,7 @@ PROBE_BUDGET = {"probe_steps": 300, "probe_lr": 1e-2}
 MNIST_MARGIN = 0.12  # accuracy may fall this far below the reference's under the same budget (untrained: ~0.55)
 
 
-@lru_cache(maxsize=1)
+@for_one_module
 def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
     """The 5,000 digits (float32 in [0, 1]) and their labels; both stay on this side."""
     from ..datasets import mnist_pixels
