@@ -135,11 +135,10 @@ def _run_checks(config: GradeConfig, writer: ResultsWriter, found: intake_mod.In
     diagnoser = None
     unimportable: dict[str, str] = {}  # module -> the message of its failed import, found once
     counts = {m: sum(c.module == m for c in rubric.checks) for m in {c.module for c in rubric.checks}}
-    module = None
-    for check in rubric.checks:
+    for index, check in enumerate(rubric.checks):
         t0 = time.monotonic()
-        if check.module != module:  # one module's cached data is not carried into the next's checks
-            module = release_module_caches() or check.module
+        if index and check.module != rubric.checks[index - 1].module:  # one module's cached data is not carried into the next's checks
+            release_module_caches()
         visible_points = check.points
         status, score, message = "failed", 0.0, ""
         session = diagnosis = None

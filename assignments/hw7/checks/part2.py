@@ -13,7 +13,6 @@ code shares the worker with the probes and could answer in their place.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 
 import numpy as np
 import torch
